@@ -1,0 +1,43 @@
+package notify
+
+import (
+	"encoding/json"
+	"log/slog"
+)
+
+// Secret holds a password, token or API key from the admin's settings.
+// It prints as "[redacted]" through fmt (any verb, %+v and %#v included)
+// and slog, so a settings value can be logged whole, yet it round-trips
+// JSON unchanged for the host's encrypted storage. Call Reveal only where
+// the secret is sent to its server.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// IsZero reports whether no secret is set.
+func (s Secret) IsZero() bool { return s == "" }
+
+// String returns "[redacted]", or "" when no secret is set, so a page can
+// show whether one is configured without showing it.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString keeps %#v from printing the secret.
+func (s Secret) GoString() string { return `notify.Secret("` + s.String() + `")` }
+
+// LogValue keeps slog from printing the secret.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON writes the secret itself: JSON is the storage format, not a
+// display format.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(string(s)) }
+
+// MarshalText is deliberately absent: encoding.TextMarshaler would make
+// fmt and loggers that prefer it print the secret.
