@@ -1,0 +1,25 @@
+// Package samltest is a test identity provider: it holds a key and a
+// self-signed certificate, publishes metadata, and produces freshly signed
+// SAML 2.0 Responses shaped like the ones Okta and ADFS post, so that tests
+// of a service provider (the host's, and package saml's own) need no real
+// IdP and no fixed timestamps.
+//
+// The shortest real use, in a host test:
+//
+//	idp, err := samltest.New()
+//	// ... configure the service provider with idp.IdentityProvider()
+//	// (or parse idp.Metadata()) ...
+//	resp, err := idp.Response(samltest.ResponseSpec{
+//		InResponseTo: requestID,
+//		Attributes:   []samltest.Attribute{{Name: "groups", Values: []string{"admins"}}},
+//	})
+//	// POST resp.PostForm("") to the ACS handler, or verify resp.Base64().
+//
+// Every zero field of ResponseSpec means a documented default, so a test
+// states only what it is about. For tests of how a verifier treats broken or
+// hostile input, build a Response with Sign: SignNone, edit its XML, and sign
+// the result with IdP.SignXML, which inserts signatures without
+// re-serializing the rest of the document.
+//
+// Look next at New and its options, ResponseSpec, and IdP.SignXML.
+package samltest
