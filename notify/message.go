@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"unicode/utf8"
 )
 
 // Kind names what a notification is for. Templates, retries and logs are
@@ -69,10 +71,38 @@ type SMSSender interface {
 	SendSMS(ctx context.Context, msg SMS) error
 }
 
+// MailerFunc adapts a function to the Mailer interface.
+type MailerFunc func(ctx context.Context, msg Email) error
+
+// SendEmail calls f(ctx, msg).
+func (f MailerFunc) SendEmail(ctx context.Context, msg Email) error { return f(ctx, msg) }
+
+// SMSSenderFunc adapts a function to the SMSSender interface.
+type SMSSenderFunc func(ctx context.Context, msg SMS) error
+
+// SendSMS calls f(ctx, msg).
+func (f SMSSenderFunc) SendSMS(ctx context.Context, msg SMS) error { return f(ctx, msg) }
+
 // IsTemporary reports whether err, or any error it wraps, has a
 // Temporary() bool method that returns true. Errors without one are
 // permanent: retrying them would only repeat the failure.
 func IsTemporary(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()
+}
+
+// LogValue logs the email's kind, recipient, key and subject, never its
+// body, which may hold a reset link.
+func (e Email) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("kind", string(e.Kind)), slog.String("to", e.To),
+		slog.String("key", e.Key), slog.String("subject", e.Subject))
+}
+
+// LogValue logs the SMS's kind, recipient, key and length, never its
+// body, which may hold a two-factor code.
+func (s SMS) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("kind", string(s.Kind)), slog.String("to", s.To),
+		slog.String("key", s.Key), slog.Int("length", utf8.RuneCountInString(s.Body)))
 }

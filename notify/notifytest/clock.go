@@ -1,0 +1,58 @@
+package notifytest
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Clock is a fake clock for notify.Config.Now and Sleep,
+// notify.DelivererConfig.Now and Sleep, and NewOutbox. It moves only when
+// Advance or Sleep is called, so retry and lease timing is deterministic.
+// It is safe for concurrent use.
+type Clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+// NewClock returns a Clock that reads start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Sleep is a notify.Sleeper that returns at once: it records d and
+// advances the clock by d, unless ctx is already done, in which case it
+// returns ctx.Err() and changes nothing.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	c.mu.Unlock()
+	// Let the goroutines a real sleep would have let run go first.
+	runtime.Gosched()
+	return nil
+}
+
+// Sleeps returns the durations passed to Sleep, in order.
+func (c *Clock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
