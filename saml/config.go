@@ -1,0 +1,176 @@
+package saml
+
+import (
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultClockSkew is how far the IdP's clock may be from ours. SAML
+	// deployments commonly allow one to three minutes; 90 s is in the
+	// middle.
+	DefaultClockSkew = 90 * time.Second
+	// DefaultMaxResponseSize caps the decoded XML of one response. The
+	// largest real responses (Azure AD with 150 groups) stay under 100 KB.
+	DefaultMaxResponseSize = 1 << 20
+)
+
+// Config is the service provider's configuration. EntityID, ACSURL and IdP
+// are required; every other zero value means the documented default.
+type Config struct {
+	// EntityID is this service provider's entity ID. Assertions must name
+	// it in every AudienceRestriction.
+	EntityID string
+	// ACSURL is the Assertion Consumer Service URL the IdP posts to.
+	// Destination and Recipient must equal it exactly.
+	ACSURL string
+	// IdP is the identity provider this service provider trusts, as
+	// returned by ParseIdPMetadata or filled from the admin's settings.
+	IdP IdentityProvider
+
+	// Clock returns the current time. Default: time.Now.
+	Clock func() time.Time
+	// ClockSkew is the tolerance applied to every time comparison.
+	// Default: DefaultClockSkew. Negative values are an error.
+	ClockSkew time.Duration
+	// MaxResponseSize caps the decoded response, in bytes. Default:
+	// DefaultMaxResponseSize.
+	MaxResponseSize int
+
+	// AllowIdPInitiated accepts responses without InResponseTo
+	// (IdP-initiated, or "unsolicited", login). Default false: every
+	// response must answer a request the host passes to Verify.
+	AllowIdPInitiated bool
+	// AllowSHA1 accepts rsa-sha1, ecdsa-sha1 and sha1 digests. Default
+	// false. Turn it on only for an IdP that cannot sign with SHA-256, as
+	// the admin's "signature method" setting says.
+	AllowSHA1 bool
+	// CheckCertificateDates rejects signatures made with a pinned IdP
+	// certificate outside its validity dates. Default false, as in
+	// python3-saml and ruby-saml: the certificate is trusted because it is
+	// configured, IdPs often use expired self-signed certificates, and the
+	// debug report warns about them.
+	CheckCertificateDates bool
+
+	// ReplayCache remembers assertion IDs until they expire. Default: a
+	// MemoryReplayCache of DefaultReplayCacheSize entries, which protects
+	// one process; hosts with several instances should share one.
+	ReplayCache ReplayCache
+	// Debug attaches a Report to every result: Assertion.Report on
+	// success and Error.Report on failure. Default false. It mirrors the
+	// admin's "Enable SAML debugging" switch.
+	Debug bool
+	// Logger receives one line per rejected response. Default: silent.
+	Logger *slog.Logger
+}
+
+// ServiceProvider verifies SAML responses for one Config. It is safe for
+// concurrent use.
+type ServiceProvider struct {
+	cfg   Config
+	certs []trustedCert
+}
+
+// trustedCert is one pinned IdP certificate with the goxmldsig context that
+// verifies with it alone.
+type trustedCert struct {
+	cert *x509.Certificate
+	ctx  *dsig.ValidationContext
+}
+
+// NewServiceProvider validates cfg, fills its defaults and returns a
+// ServiceProvider. An invalid field is an error that names it.
+func NewServiceProvider(cfg Config) (*ServiceProvider, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.MaxResponseSize == 0 {
+		cfg.MaxResponseSize = DefaultMaxResponseSize
+	}
+	if cfg.ReplayCache == nil {
+		cfg.ReplayCache = NewMemoryReplayCache(0)
+	}
+	sp := &ServiceProvider{cfg: cfg}
+	for _, c := range cfg.IdP.Certificates {
+		sp.certs = append(sp.certs, trustedCert{cert: c, ctx: sp.validationContext(c)})
+	}
+	return sp, nil
+}
+
+// validationContext returns a goxmldsig context that trusts c alone.
+// goxmldsig always checks the certificate's dates against its own clock,
+// so that clock is pinned inside the validity period; verifySignature
+// checks the dates itself when the host asks for it.
+func (sp *ServiceProvider) validationContext(c *x509.Certificate) *dsig.ValidationContext {
+	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{c}})
+	ctx.IdAttribute = "ID"
+	ctx.Clock = dsig.NewFakeClockAt(c.NotBefore)
+	return ctx
+}
+
+func (cfg *Config) validate() error {
+	var errs []error
+	field := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("saml: Config.%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if cfg.EntityID == "" {
+		field("EntityID", "required: this service provider's entity ID (the audience IdPs put in assertions)")
+	}
+	if err := checkURL(cfg.ACSURL); err != nil {
+		field("ACSURL", "%v", err)
+	}
+	if cfg.IdP.EntityID == "" {
+		field("IdP.EntityID", "required: the IdP's entity ID, which every Issuer must equal")
+	}
+	if len(cfg.IdP.Certificates) == 0 {
+		field("IdP.Certificates", "required: at least one IdP signing certificate")
+	}
+	for i, c := range cfg.IdP.Certificates {
+		if c == nil {
+			field(fmt.Sprintf("IdP.Certificates[%d]", i), "is nil")
+			continue
+		}
+		switch c.PublicKey.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			field(fmt.Sprintf("IdP.Certificates[%d]", i), "has a %T key; only RSA and ECDSA are supported", c.PublicKey)
+		}
+	}
+	if cfg.ClockSkew < 0 {
+		field("ClockSkew", "must not be negative, got %v", cfg.ClockSkew)
+	}
+	if cfg.MaxResponseSize < 0 {
+		field("MaxResponseSize", "must not be negative, got %d", cfg.MaxResponseSize)
+	}
+	return errors.Join(errs...)
+}
+
+func checkURL(s string) error {
+	if s == "" {
+		return errors.New("required: the URL the IdP posts responses to")
+	}
+	// Destination and Recipient are compared as strings, exactly as the
+	// IdP was configured, so any parseable URL is accepted.
+	if _, err := url.Parse(s); err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	return nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (sp *ServiceProvider) Config() Config { return sp.cfg }
