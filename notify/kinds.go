@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -85,6 +86,13 @@ type TwoFactorCode struct {
 	// ExpiresIn is how long the code stays valid. Zero means the message
 	// does not mention an expiry.
 	ExpiresIn time.Duration
+}
+
+// LogValue keeps the code out of logs, even from a JSON handler (which
+// would otherwise encode the struct with encoding/json, and the Secret
+// as itself).
+func (d TwoFactorCode) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("Code", d.Code.String()), slog.Duration("ExpiresIn", d.ExpiresIn))
 }
 
 // TestEmail is the message behind an admin's "Send test email" button.
