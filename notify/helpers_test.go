@@ -49,4 +49,3 @@ func newFixture(t *testing.T, cfg notify.Config) fixture {
 	f.n = n
 	return f
 }
-
