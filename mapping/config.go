@@ -106,10 +106,14 @@ func name(v, def string) string {
 	return v
 }
 
-func (c Config) teamAttribute() string      { return name(c.TeamAttribute, DefaultTeamAttribute) }
-func (c Config) usernameAttribute() string  { return name(c.UsernameAttribute, DefaultUsernameAttribute) }
-func (c Config) siteAdminAttribute() string { return name(c.SiteAdminAttribute, DefaultSiteAdminAttribute) }
-func (c Config) siteAdminRole() string      { return name(c.SiteAdminRole, DefaultSiteAdminRole) }
+func (c Config) teamAttribute() string { return name(c.TeamAttribute, DefaultTeamAttribute) }
+func (c Config) usernameAttribute() string {
+	return name(c.UsernameAttribute, DefaultUsernameAttribute)
+}
+func (c Config) siteAdminAttribute() string {
+	return name(c.SiteAdminAttribute, DefaultSiteAdminAttribute)
+}
+func (c Config) siteAdminRole() string { return name(c.SiteAdminRole, DefaultSiteAdminRole) }
 func (c Config) serviceAccountAttribute() string {
 	return name(c.ServiceAccountAttribute, DefaultServiceAccountAttribute)
 }
