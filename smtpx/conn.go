@@ -1,0 +1,307 @@
+package smtpx
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// quitTimeout bounds the polite QUIT when a connection is let go.
+const quitTimeout = 2 * time.Second
+
+// conn is one SMTP connection, ready for MAIL once dialed.
+type conn struct {
+	dc         *deadlineConn
+	client     *smtp.Client
+	tlsVersion uint16 // 0 when not encrypted
+	release    func() bool
+	timer      *time.Timer // closes the connection when idle too long; guarded by Mailer.mu
+}
+
+// dial connects, sets up TLS and authenticates, recording each step in
+// rep when it is not nil. On success ctx is bound to the connection
+// until c.release is called.
+func (m *Mailer) dial(ctx context.Context, rep *TestReport) (*conn, error) {
+	s := m.cfg.Settings
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	dctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	raw, err := m.cfg.Dial(dctx, "tcp", addr)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, contextError(ctx, "connect", err)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, &Error{Code: CodeTimeout, Command: "connect", Err: err, temporary: true,
+				Problem: fmt.Sprintf("connecting to %s timed out; check Host and Port, and that a firewall does not drop the traffic", addr)}
+		}
+		return nil, &Error{Code: CodeDial, Command: "connect", Err: err, temporary: true,
+			Problem: fmt.Sprintf("cannot connect to %s (%s); check Host and Port, and that the server accepts connections from here", addr, oneLine(err))}
+	}
+	c := &conn{dc: &deadlineConn{Conn: raw}}
+	c.release = c.dc.bind(ctx)
+	if err := m.handshake(ctx, c, addr, rep); err != nil {
+		c.release()
+		_ = c.dc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (m *Mailer) handshake(ctx context.Context, c *conn, addr string, rep *TestReport) error {
+	s := m.cfg.Settings
+	mode := s.tlsMode()
+	var err error
+	switch mode {
+	case TLSImplicit:
+		tc := tls.Client(c.dc, m.tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return m.tlsError(ctx, err)
+		}
+		rep.step(StepConnect, true, "connected to "+addr)
+		c.client = m.newClient(tc)
+		if err := c.client.Hello(m.cfg.LocalName); err != nil {
+			return failure(ctx, "EHLO", err, "the server refused the connection or its greeting")
+		}
+	case TLSStartTLS:
+		// go-smtp greets, says EHLO and sends STARTTLS in one call; the
+		// handshake itself runs with the next command.
+		c.client, err = smtp.NewClientStartTLS(c.dc, m.tlsConfig)
+		if err != nil {
+			if strings.Contains(err.Error(), "doesn't support STARTTLS") {
+				rep.step(StepConnect, true, "connected to "+addr)
+				return &Error{Code: CodeTLS, Command: "STARTTLS", Err: err,
+					Problem: fmt.Sprintf("the server at %s does not offer STARTTLS; set tls to \"tls\" if it expects TLS from the start (usually port 465), or to \"none\" only on a trusted network", addr)}
+			}
+			return failure(ctx, "STARTTLS", err, "the server refused the connection or STARTTLS")
+		}
+		rep.step(StepConnect, true, "connected to "+addr)
+		c.client.CommandTimeout, c.client.SubmissionTimeout = m.cfg.Timeout, m.cfg.Timeout
+		if err := c.client.Hello(m.cfg.LocalName); err != nil {
+			if st, ok := c.client.TLSConnectionState(); ok && !st.HandshakeComplete {
+				return m.tlsError(ctx, err)
+			}
+			return failure(ctx, "EHLO", err, "the server refused EHLO after STARTTLS")
+		}
+	case TLSNone:
+		c.client = m.newClient(c.dc)
+		if err := c.client.Hello(m.cfg.LocalName); err != nil {
+			return failure(ctx, "EHLO", err, "the server refused the connection or its greeting")
+		}
+		rep.step(StepConnect, true, "connected to "+addr)
+	}
+	if st, ok := c.client.TLSConnectionState(); ok {
+		c.tlsVersion = st.Version
+		how := "STARTTLS"
+		if mode == TLSImplicit {
+			how = "implicit TLS"
+		}
+		rep.step(StepTLS, true, tls.VersionName(st.Version)+" ("+how+")")
+		if rep != nil {
+			rep.TLSVersion = tls.VersionName(st.Version)
+		}
+	} else {
+		rep.step(StepTLS, true, "not encrypted: tls is none")
+	}
+	return m.authenticate(ctx, c, rep)
+}
+
+func (m *Mailer) newClient(nc net.Conn) *smtp.Client {
+	c := smtp.NewClient(nc)
+	c.CommandTimeout, c.SubmissionTimeout = m.cfg.Timeout, m.cfg.Timeout
+	return c
+}
+
+func (m *Mailer) tlsError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return contextError(ctx, "TLS handshake", err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return failure(ctx, "TLS handshake", err, "")
+	}
+	name := m.tlsConfig.ServerName
+	fix := "check that the server speaks TLS on this port and that its certificate is valid for " + strconv.Quote(name)
+	var unknown *tls.CertificateVerificationError
+	if errors.As(err, &unknown) {
+		fix = "the server's certificate is not trusted for " + strconv.Quote(name) + "; check Host (or Config.ServerName) and give Config.RootCAs the CA that signed it if it is private"
+	}
+	return &Error{Code: CodeTLS, Command: "TLS handshake", Err: err,
+		Problem: fmt.Sprintf("TLS handshake failed (%s); %s", oneLine(err), fix)}
+}
+
+// authenticate runs AUTH as the settings ask.
+func (m *Mailer) authenticate(ctx context.Context, c *conn, rep *TestReport) error {
+	s := m.cfg.Settings
+	mode := s.authMode()
+	if mode == AuthNone {
+		rep.step(StepAuth, true, "skipped: authentication is none")
+		return nil
+	}
+	if c.tlsVersion == 0 && !m.cfg.AllowInsecureAuth {
+		// Config validation already refuses this; never send a password
+		// in the clear even if that changes.
+		return &Error{Code: CodeAuth, Command: "AUTH", Problem: "refusing to send the password over an unencrypted connection"}
+	}
+	mech, client := sasl.Plain, sasl.NewPlainClient("", s.Username, s.Password.Reveal())
+	if mode == AuthLogin {
+		mech, client = sasl.Login, &loginClient{username: s.Username, password: s.Password.Reveal()}
+	}
+	ok, offered := c.client.Extension("AUTH")
+	if !ok {
+		return &Error{Code: CodeAuth, Command: "AUTH",
+			Problem: "the server does not offer authentication on this connection; set authentication to none, or use TLS if it offers AUTH only over TLS"}
+	}
+	if !c.client.SupportsAuth(mech) {
+		return &Error{Code: CodeAuth, Command: "AUTH",
+			Problem: fmt.Sprintf("the server does not offer AUTH %s (it offers %s); choose another authentication", mech, offered)}
+	}
+	if err := c.client.Auth(client); err != nil {
+		var se *smtp.SMTPError
+		switch {
+		case ctx.Err() != nil:
+			return contextError(ctx, "AUTH", err)
+		case errors.As(err, &se):
+			e := (&Error{Code: CodeAuth, Command: "AUTH", Err: err}).withReply(se)
+			e.Problem = fmt.Sprintf("the server refused username %q with this password over AUTH %s; check username and password", s.Username, mech)
+			if e.temporary {
+				e.Problem = fmt.Sprintf("the server could not check username %q right now (AUTH %s); a later attempt may succeed", s.Username, mech)
+			}
+			return e
+		case errors.Is(err, sasl.ErrUnexpectedServerChallenge), errors.Is(err, errLoginChallenge):
+			return &Error{Code: CodeAuth, Command: "AUTH", Err: err,
+				Problem: fmt.Sprintf("the server's AUTH %s exchange was not understood (%v); try the other authentication mechanism", mech, err)}
+		}
+		var ne net.Error
+		if errors.As(err, &ne) || errors.Is(err, net.ErrClosed) {
+			return failure(ctx, "AUTH", err, "")
+		}
+		return &Error{Code: CodeAuth, Command: "AUTH", Err: err,
+			Problem: fmt.Sprintf("AUTH %s failed (%s); try the other authentication mechanism", mech, oneLine(err))}
+	}
+	rep.step(StepAuth, true, fmt.Sprintf("authenticated as %q with %s", s.Username, mech))
+	if rep != nil {
+		rep.Authenticated = true
+	}
+	return nil
+}
+
+// deliver runs one mail transaction and returns the server's reply to
+// the message.
+func (m *Mailer) deliver(ctx context.Context, c *conn, env *envelope) (string, error) {
+	var opts *smtp.MailOptions
+	if env.utf8 {
+		if ok, _ := c.client.Extension("SMTPUTF8"); !ok {
+			return "", &Error{Code: CodeRejected, Command: "MAIL",
+				Problem: fmt.Sprintf("the message from %q to %q has a non-ASCII address, which needs SMTPUTF8, and the server does not offer it; use ASCII addresses", env.from, env.to)}
+		}
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.client.Mail(env.from, opts); err != nil {
+		return "", failure(ctx, "MAIL", err, fmt.Sprintf("the server refused sender %q; check that the account may send as this address", env.from))
+	}
+	if err := c.client.Rcpt(env.to, nil); err != nil {
+		return "", failure(ctx, "RCPT", err, fmt.Sprintf("the server refused recipient %q", env.to))
+	}
+	w, err := c.client.Data()
+	if err != nil {
+		return "", failure(ctx, "DATA", err, "the server refused to take the message")
+	}
+	_ = c.dc.SetDeadline(time.Now().Add(m.cfg.Timeout))
+	if _, err := w.Write(env.data); err != nil {
+		return "", failure(ctx, "DATA", err, "")
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return "", failure(ctx, "DATA", err, "the server refused the message")
+	}
+	return "250 " + resp.StatusText, nil
+}
+
+// quit says QUIT, briefly, and closes the connection.
+func (c *conn) quit() {
+	_ = c.dc.SetDeadline(time.Now().Add(quitTimeout))
+	_ = c.client.Quit()
+	_ = c.client.Close()
+}
+
+// deadlineConn applies a context's deadline and cancellation to every
+// read and write, whatever deadline go-smtp sets for a command: go-smtp
+// has no context support, so its per-command deadlines are clamped here.
+type deadlineConn struct {
+	net.Conn
+	mu      sync.Mutex
+	limit   time.Time // the bound context's deadline; zero for none
+	expired bool      // the bound context ended: fail everything
+}
+
+var past = time.Unix(1, 0)
+
+func (d *deadlineConn) clamp(t time.Time) time.Time {
+	switch {
+	case d.expired:
+		return past
+	case d.limit.IsZero():
+		return t
+	case t.IsZero() || d.limit.Before(t):
+		return d.limit
+	}
+	return t
+}
+
+func (d *deadlineConn) SetDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Conn.SetDeadline(d.clamp(t))
+}
+
+func (d *deadlineConn) SetReadDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Conn.SetReadDeadline(d.clamp(t))
+}
+
+func (d *deadlineConn) SetWriteDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Conn.SetWriteDeadline(d.clamp(t))
+}
+
+// bind applies ctx to the connection until release is called. release
+// reports whether the connection is still usable: false once ctx ended
+// while bound, since a command may have been cut off mid-way.
+func (d *deadlineConn) bind(ctx context.Context) (release func() bool) {
+	d.mu.Lock()
+	d.limit, _ = ctx.Deadline()
+	_ = d.Conn.SetDeadline(d.clamp(time.Time{}))
+	d.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.expired = true
+		_ = d.Conn.SetDeadline(past)
+	})
+	return func() bool {
+		if !stop() {
+			return false
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.limit = time.Time{}
+		if d.expired {
+			return false
+		}
+		_ = d.Conn.SetDeadline(time.Time{})
+		return true
+	}
+}
