@@ -1,6 +1,7 @@
 package samltest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -21,32 +22,50 @@ func OmitTime() time.Time { return time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC) }
 
 // Defaults of ResponseSpec.
 const (
-	DefaultACSURL   = "https://sp.example.com/saml/acs"
+	// DefaultACSURL is the default ResponseSpec.ACSURL: the Destination
+	// and the Recipient.
+	DefaultACSURL = "https://sp.example.com/saml/acs"
+	// DefaultAudience is the default ResponseSpec.Audience.
 	DefaultAudience = "https://sp.example.com/saml/metadata"
-	DefaultNameID   = "alice@example.com"
-
-	NameIDFormatEmail       = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-	NameIDFormatUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-	NameIDFormatPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
-	NameIDFormatTransient   = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
-
-	AttrNameFormatUnspecified = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
-	AttrNameFormatBasic       = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
-	AttrNameFormatURI         = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
-
-	StatusSuccess   = "urn:oasis:names:tc:SAML:2.0:status:Success"
-	StatusRequester = "urn:oasis:names:tc:SAML:2.0:status:Requester"
-	StatusResponder = "urn:oasis:names:tc:SAML:2.0:status:Responder"
-
-	MethodBearer                    = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
-	AuthnPasswordProtectedTransport = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-
+	// DefaultNameID is the default ResponseSpec.NameID.
+	DefaultNameID = "alice@example.com"
 	// DefaultValidity is how long after Now the Conditions and the
 	// SubjectConfirmationData are valid by default.
 	DefaultValidity = 5 * time.Minute
 	// DefaultSessionLength is how long after Now SessionNotOnOrAfter is by
 	// default.
 	DefaultSessionLength = 8 * time.Hour
+)
+
+// NameID formats, for ResponseSpec.NameIDFormat (SAML core 8.3).
+const (
+	NameIDFormatEmail       = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+	NameIDFormatUnspecified = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+	NameIDFormatPersistent  = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+	NameIDFormatTransient   = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+)
+
+// Attribute name formats, for Attribute.NameFormat (SAML core 8.2).
+const (
+	AttrNameFormatUnspecified = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
+	AttrNameFormatBasic       = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
+	AttrNameFormatURI         = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+)
+
+// Top-level status codes, for ResponseSpec.StatusCode (SAML core 3.2.2.2).
+const (
+	StatusSuccess   = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	StatusRequester = "urn:oasis:names:tc:SAML:2.0:status:Requester"
+	StatusResponder = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+)
+
+// Other URIs a Response carries by default.
+const (
+	// MethodBearer is the default ResponseSpec.SubjectConfirmationMethod.
+	MethodBearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+	// AuthnPasswordProtectedTransport is the default
+	// ResponseSpec.AuthnContextClassRef.
+	AuthnPasswordProtectedTransport = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 )
 
 const (
@@ -273,19 +292,19 @@ func (idp *IdP) resolve(s ResponseSpec) (ResponseSpec, error) {
 			}
 		}
 	}
-	s.ACSURL = cmp(s.ACSURL, DefaultACSURL)
-	s.Audience = cmp(s.Audience, DefaultAudience)
-	s.Destination = cmp(s.Destination, s.ACSURL)
-	s.Recipient = cmp(s.Recipient, s.ACSURL)
-	s.SubjectInResponseTo = cmp(s.SubjectInResponseTo, s.InResponseTo)
-	s.NameID = cmp(s.NameID, DefaultNameID)
-	s.NameIDFormat = cmp(s.NameIDFormat, NameIDFormatEmail)
-	s.SubjectConfirmationMethod = cmp(s.SubjectConfirmationMethod, MethodBearer)
-	s.SessionIndex = cmp(s.SessionIndex, s.AssertionID)
-	s.AuthnContextClassRef = cmp(s.AuthnContextClassRef, AuthnPasswordProtectedTransport)
-	s.Issuer = cmp(s.Issuer, idp.EntityID)
-	s.AssertionIssuer = cmp(s.AssertionIssuer, s.Issuer)
-	s.StatusCode = cmp(s.StatusCode, StatusSuccess)
+	s.ACSURL = cmp.Or(s.ACSURL, DefaultACSURL)
+	s.Audience = cmp.Or(s.Audience, DefaultAudience)
+	s.Destination = cmp.Or(s.Destination, s.ACSURL)
+	s.Recipient = cmp.Or(s.Recipient, s.ACSURL)
+	s.SubjectInResponseTo = cmp.Or(s.SubjectInResponseTo, s.InResponseTo)
+	s.NameID = cmp.Or(s.NameID, DefaultNameID)
+	s.NameIDFormat = cmp.Or(s.NameIDFormat, NameIDFormatEmail)
+	s.SubjectConfirmationMethod = cmp.Or(s.SubjectConfirmationMethod, MethodBearer)
+	s.SessionIndex = cmp.Or(s.SessionIndex, s.AssertionID)
+	s.AuthnContextClassRef = cmp.Or(s.AuthnContextClassRef, AuthnPasswordProtectedTransport)
+	s.Issuer = cmp.Or(s.Issuer, idp.EntityID)
+	s.AssertionIssuer = cmp.Or(s.AssertionIssuer, s.Issuer)
+	s.StatusCode = cmp.Or(s.StatusCode, StatusSuccess)
 	if s.NotBefore.IsZero() {
 		s.NotBefore = s.Now.Add(-time.Minute)
 	}
@@ -370,7 +389,7 @@ func writeAssertion(w *xmlWriter, s *ResponseSpec) {
 			w.raw(`<saml2:Attribute`)
 			w.attr("Name", a.Name)
 			w.optAttr("FriendlyName", a.FriendlyName)
-			w.attr("NameFormat", cmp(a.NameFormat, AttrNameFormatUnspecified))
+			w.attr("NameFormat", cmp.Or(a.NameFormat, AttrNameFormatUnspecified))
 			w.raw(`>`)
 			for _, v := range a.Values {
 				w.element("saml2:AttributeValue",

@@ -2,6 +2,7 @@ package samltest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -22,8 +23,9 @@ import (
 	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
-// XML-DSig algorithm URIs that the IdP can sign with. SHA-1 is here for
-// tests that check a verifier refuses it.
+// XML-DSig SignatureMethod URIs the IdP can sign with (RFC 6931). The SHA-1
+// ones are here for tests that check a verifier refuses them. ECDSA
+// signature values are the raw r||s of XML-DSig 1.1.
 const (
 	RSASHA1     = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 	RSASHA256   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -33,7 +35,10 @@ const (
 	ECDSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 	ECDSASHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
 	ECDSASHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
+)
 
+// XML-DSig DigestMethod URIs the IdP can digest with (RFC 6931).
+const (
 	DigestSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
 	DigestSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 	DigestSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
@@ -81,14 +86,14 @@ func (idp *IdP) algorithms(sigMethod, digestMethod string) (algs, error) {
 	if err != nil {
 		return algs{}, err
 	}
-	sigMethod = cmp(sigMethod, idp.SignatureMethod)
+	sigMethod = cmp.Or(sigMethod, idp.SignatureMethod)
 	if sigMethod == "" {
 		sigMethod = RSASHA256
 		if kind == keyECDSA {
 			sigMethod = ECDSASHA256
 		}
 	}
-	digestMethod = cmp(cmp(digestMethod, idp.DigestMethod), DigestSHA256)
+	digestMethod = cmp.Or(cmp.Or(digestMethod, idp.DigestMethod), DigestSHA256)
 	sm, ok := signatureMethods[sigMethod]
 	if !ok {
 		return algs{}, fmt.Errorf("samltest: signature method %q is not supported", sigMethod)
@@ -103,14 +108,6 @@ func (idp *IdP) algorithms(sigMethod, digestMethod string) (algs, error) {
 	return algs{sigMethod: sigMethod, digestMethod: digestMethod, sigHash: sm.hash, digestHash: dh}, nil
 }
 
-// cmp returns the first non-empty string (cmp.Or for two strings).
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // SignXML signs, in the order given, each element of doc whose ID attribute
 // (unprefixed "ID") is in ids, and returns the signed document. Each
 // ds:Signature goes right after the element's first Issuer child element,
@@ -120,8 +117,10 @@ func cmp(a, b string) string {
 // a KeyInfo with the IdP certificate.
 //
 // Only the signature bytes are inserted: the rest of doc is kept byte for
-// byte, so tests can hand-edit XML (wrapping, comments, odd namespaces)
-// before or after signing. When an ID occurs more than once, the first
+// byte (except that a self-closing <x .../> that gets a signature becomes
+// <x ...>...</x>), so tests can hand-edit XML (wrapping, comments, odd
+// namespaces) before or after signing. Digests are computed on doc as
+// etree parses it, in each element's namespace context. When an ID occurs more than once, the first
 // element in document order is signed. Sign inner elements before outer
 // ones (the Assertion before the Response), so that the outer signature
 // covers the inner one.
