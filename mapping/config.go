@@ -56,8 +56,9 @@ type Config struct {
 
 	// SiteAdminRole is the team-attribute value that grants site admin
 	// access (and whose absence revokes it) when the SiteAdmin attribute is
-	// absent. It is never treated as a team. Default "site-admins"; Off
-	// disables the role.
+	// absent from the assertion; it works with TeamSync on or off. It is
+	// never treated as a team. Default "site-admins"; Off disables the
+	// role.
 	SiteAdminRole string `json:"siteAdminRole,omitempty"`
 
 	// ServiceAccountAttribute names the attribute whose value "true" marks

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,8 +44,10 @@ type Input struct {
 //   - SiteAdmin, when present, grants site admin access if its values are
 //     all "true" or "1" (case-insensitive, trimmed) and revokes it
 //     otherwise, reporting values that are not booleans. When it is absent
-//     the site-admin role does the same by its presence among the team
-//     values. Neither: access is left as it is.
+//     the site-admin role grants by its presence among the team values and
+//     revokes by its absence (an absent team attribute included, but not
+//     under Azure AD's group overage). With both turned off, access is
+//     never changed.
 //   - IsServiceAccount with the value "true" (case-insensitive) sets the
 //     service-account flag; absent or any other value clears it.
 //   - MemberOf, with TeamSync on: the user joins every team, in every
@@ -55,7 +58,8 @@ type Input struct {
 //   - An absent team attribute changes no membership (a present one with
 //     no values removes every managed one). Azure AD's group overage claim
 //     stops every removal. Both raise a Warning, as do values that look
-//     like LDAP DNs split at their commas.
+//     like LDAP DNs split at their commas. The site-admin role value is
+//     never a team.
 //
 // Plan returns an error only for an invalid Config or an inconsistent
 // Input (a team ID listed twice with different fields, a team with no ID);
@@ -194,11 +198,11 @@ func (p *planner) siteAdmin(tv teamValues) {
 				p.ignore(attr, v, ReasonInvalidBoolean)
 			}
 		}
-	} else if p.cfg.siteAdminRole() != "" {
+	} else if p.roleInUse() {
 		switch {
 		case tv.role:
 			to, reason = true, ReasonSiteAdminRolePresent
-		case tv.present && !tv.overage:
+		case !tv.overage:
 			to, reason = false, ReasonSiteAdminRoleAbsent
 		}
 	}
@@ -235,46 +239,44 @@ func (p *planner) siteAdminAsserted() bool {
 	return attr != "" && ok
 }
 
-// roleInUse reports whether the site-admin role decides site admin access.
+// roleInUse reports whether the site-admin role decides site admin access:
+// the role and the team attribute are on and the SiteAdmin attribute is
+// not in the assertion.
 func (p *planner) roleInUse() bool {
-	return p.cfg.siteAdminRole() != "" && !p.siteAdminAsserted()
+	return p.cfg.siteAdminRole() != "" && p.cfg.teamAttribute() != "" && !p.siteAdminAsserted()
 }
 
-// memberships applies the team rules.
+// memberships applies the team rules, and warns about the team attribute
+// whenever it is read (for team sync or for the site-admin role).
 func (p *planner) memberships(tv teamValues) {
 	attr := p.cfg.teamAttribute()
 	if attr == "" || !p.cfg.TeamSync && !p.roleInUse() {
-		return // the team attribute is not read
+		return
 	}
 	for _, raw := range tv.dnLike {
 		p.warn(WarningDNLikeValue, "%s value %q looks like an LDAP distinguished name and was split at its commas; have the IdP send group names, or set noCommaSplit to match the whole DN", attr, raw)
 	}
-	switch {
-	case tv.overage:
-		p.warn(WarningGroupOverage, "the assertion carries Azure AD's group overage claim (%s) because the user is in too many groups, so its group list is incomplete: nothing was removed; have the IdP send only the groups assigned to the application", GroupOverageClaim)
-		if !tv.present {
-			return
+	if tv.overage {
+		var kept []string
+		if p.cfg.TeamSync {
+			kept = append(kept, "no team membership was removed")
 		}
-	case !tv.present:
-		p.warn(WarningTeamAttributeAbsent, "the assertion has no %q attribute: %s left unchanged; have the IdP send it (with no values to remove every membership)", attr, p.untouched())
-		return
+		if p.roleInUse() && !tv.role {
+			kept = append(kept, "site admin access was not revoked")
+		}
+		p.warn(WarningGroupOverage, "the assertion carries Azure AD's group overage claim (%s) instead of the full group list, so %s; have the IdP send only the groups assigned to the application",
+			GroupOverageClaim, cmp.Or(strings.Join(kept, " and "), "its groups were not used"))
 	}
 	if !p.cfg.TeamSync {
 		return
 	}
+	if !tv.present {
+		if !tv.overage {
+			p.warn(WarningTeamAttributeAbsent, "the assertion has no %q attribute, so team memberships were left unchanged; have the IdP send it (with no values to remove every membership)", attr)
+		}
+		return
+	}
 	p.matchTeams(attr, tv)
-}
-
-// untouched names what an absent team attribute leaves unchanged.
-func (p *planner) untouched() string {
-	var what []string
-	if p.cfg.TeamSync {
-		what = append(what, "team memberships were")
-	}
-	if p.roleInUse() {
-		what = append(what, "site admin access was")
-	}
-	return strings.Join(what, " and ")
 }
 
 // matchTeams adds the user to every managed team a value matches, removes

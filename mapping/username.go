@@ -3,6 +3,7 @@ package mapping
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxUsernameLength is the longest username DefaultValidUsername accepts.
@@ -44,31 +45,35 @@ func (c Config) assertedUsername(attrs Attributes) (string, bool) {
 }
 
 // usernameBase derives a new user's username from the local part of the
-// email: characters the default rule forbids become '-' (a run of them one
-// '-'), leading punctuation is dropped, and the result is cut to
-// MaxUsernameLength. It is "user" when nothing is left.
+// email, as Terraform Enterprise does: each character the default rule
+// forbids becomes '_', leading characters other than letters and digits
+// are dropped, and the result is cut to MaxUsernameLength. It is "user"
+// when nothing is left.
 func usernameBase(email string) string {
 	local := email
 	if i := strings.LastIndexByte(email, '@'); i >= 0 {
 		local = email[:i]
 	}
-	var b strings.Builder
-	replaced := false
-	for i := 0; i < len(local) && b.Len() < MaxUsernameLength; i++ {
-		ch := local[i]
+	b := make([]byte, 0, min(len(local), MaxUsernameLength))
+	for i := 0; i < len(local) && len(b) < MaxUsernameLength; {
+		r, size := utf8.DecodeRuneInString(local[i:])
+		i += size
+		ch := byte(r)
 		switch {
-		case isAlnum(ch) || b.Len() > 0 && (ch == '-' || ch == '_' || ch == '.'):
-			b.WriteByte(ch)
-			replaced = false
-		case b.Len() > 0 && !replaced:
-			b.WriteByte('-')
-			replaced = true
+		case r < utf8.RuneSelf && isAlnum(ch):
+			b = append(b, ch)
+		case len(b) == 0:
+			// a username starts with a letter or a digit
+		case r == '-' || r == '_' || r == '.':
+			b = append(b, ch)
+		default:
+			b = append(b, '_')
 		}
 	}
-	if b.Len() == 0 {
+	if len(b) == 0 {
 		return "user"
 	}
-	return b.String()
+	return string(b)
 }
 
 // defaultUsername returns the first of base, base1, base2, ... that is not
