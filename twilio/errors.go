@@ -133,7 +133,7 @@ func (e *Error) Hint() string {
 		return hintRateLimit
 	case e.Status >= 500:
 		return "Twilio failed to answer; the message may or may not have been sent, so it is not resent unless the host opts in"
-	case e.Code == 0 && e.Body != "":
+	case e.Status >= 300 && e.Status < 400, e.Code == 0 && e.Body != "":
 		return "Check the base URL: the answer did not come from Twilio's API"
 	}
 	return ""
