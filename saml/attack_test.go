@@ -257,7 +257,7 @@ func TestSignatureExclusion(t *testing.T) {
 func TestCertificateFaking(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	attacker, err := samltest.New(samltest.WithEntityID(h.idp.EntityID))
+	attacker, err := newTestIdP(samltest.WithEntityID(h.idp.EntityID))
 	require.NoError(t, err)
 	ah := &harness{idp: attacker, sp: h.sp}
 	for _, sign := range []func(*samltest.ResponseSpec){signedResponse, signedAssertion, signedBoth} {
@@ -503,7 +503,7 @@ func TestECDSASignatures(t *testing.T) {
 			t.Parallel()
 			key, err := ecdsa.GenerateKey(curve, rand.Reader)
 			require.NoError(t, err)
-			idp, err := samltest.New(samltest.WithKey(key))
+			idp, err := newTestIdP(samltest.WithKey(key))
 			require.NoError(t, err)
 			h := newHarnessFor(t, idp)
 			for _, method := range []string{samltest.ECDSASHA256, samltest.ECDSASHA384, samltest.ECDSASHA512} {

@@ -20,7 +20,13 @@ const testRequest = "_req-0001"
 
 // sharedIdP is one RSA test IdP for the whole package: key generation is
 // the slow part of a test, and an IdP is safe to share.
-var sharedIdP = sync.OnceValues(func() (*samltest.IdP, error) { return samltest.New() })
+var sharedIdP = sync.OnceValues(func() (*samltest.IdP, error) { return newTestIdP() })
+
+// newTestIdP returns a test IdP whose certificate is valid at testNow.
+func newTestIdP(opts ...samltest.Option) (*samltest.IdP, error) {
+	validity := samltest.WithCertificateValidity(testNow.Add(-365*24*time.Hour), testNow.Add(10*365*24*time.Hour))
+	return samltest.New(append([]samltest.Option{validity}, opts...)...)
+}
 
 // harness is a test IdP and a service provider that trusts it.
 type harness struct {

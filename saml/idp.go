@@ -38,8 +38,9 @@ type IdentityProvider struct {
 	// list the old and the new one. Certificates found in a message's
 	// KeyInfo are never trusted.
 	Certificates []*x509.Certificate
-	// ValidUntil is the metadata's validUntil; zero means no expiry.
-	// NewServiceProvider refuses metadata that has expired.
+	// ValidUntil is the metadata's validUntil; zero means no expiry. Once
+	// it has passed, Verify refuses every response until fresh metadata is
+	// configured.
 	ValidUntil time.Time
 }
 

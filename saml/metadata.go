@@ -20,8 +20,8 @@ const maxMetadataSize = 64 << 20
 // It returns the IdP's signing certificates (KeyDescriptors with
 // use="signing" or no use), its SingleSignOnService and SingleLogoutService
 // endpoints, and the earliest validUntil on the way. DOCTYPEs are refused.
-// Metadata that has expired is returned with ValidUntil set, and
-// NewServiceProvider refuses it.
+// Metadata that has expired is returned with ValidUntil set; the service
+// provider refuses responses once ValidUntil has passed.
 func ParseIdPMetadata(data []byte, entityID string) (*IdentityProvider, error) {
 	if len(data) > maxMetadataSize {
 		return nil, fmt.Errorf("saml: metadata: %d bytes is more than the %d allowed", len(data), maxMetadataSize)

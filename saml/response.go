@@ -66,6 +66,10 @@ func (v *verification) passed(detail func() string) {
 }
 
 func (v *verification) run(ctx context.Context, form string) (*Assertion, *Error) {
+	if until := v.sp.cfg.IdP.ValidUntil; !until.IsZero() && !v.now.Before(until) {
+		v.check("idp_metadata")
+		return nil, newError(CodeExpired, "the IdP metadata was valid until %s (validUntil); fetch fresh metadata from the IdP", stamp(until))
+	}
 	v.check("decode")
 	raw, err := decodeResponse(form, v.sp.cfg.MaxResponseSize)
 	if err != nil {
@@ -108,6 +112,7 @@ func (v *verification) run(ctx context.Context, form string) (*Assertion, *Error
 		}
 	}
 	a.ID, _ = attr(v.assertion, "ID")
+	a.Issuer = v.sp.cfg.IdP.EntityID // checkIssuers made sure both Issuers are this
 	a.Attributes, a.FriendlyNames = readAttributes(v.assertion)
 	a.Warnings = v.warnings
 	if e := v.checkReplay(ctx, a); e != nil {
