@@ -293,21 +293,30 @@ func (p *planner) matchTeams(attr string, tv teamValues) {
 	state := make([]uint8, len(tv.values))
 	for _, t := range p.teams {
 		by, value := Match(""), ""
-		if t.Owners {
-			if i, ok := index[t.Name]; ok && t.Name != t.SSOTeamID {
-				state[i] |= namesOwners
-			}
-			if _, ok := index[t.SSOTeamID]; ok && t.SSOTeamID != "" {
+		nameAt, byName := index[t.Name]
+		ssoAt, bySSO := index[t.SSOTeamID]
+		bySSO = bySSO && t.SSOTeamID != ""
+		switch {
+		case t.Owners:
+			if bySSO {
 				by, value = MatchOwnersRoleID, t.SSOTeamID
+				state[ssoAt] |= matched
 			}
-		} else if _, ok := index[t.Name]; ok {
+			if byName && (!bySSO || nameAt != ssoAt) {
+				state[nameAt] |= namesOwners
+			}
+		case byName:
 			by, value = MatchName, t.Name
-		} else if _, ok := index[t.SSOTeamID]; ok && t.SSOTeamID != "" {
+			state[nameAt] |= matched
+			if bySSO {
+				state[ssoAt] |= matched
+			}
+		case bySSO:
 			by, value = MatchSSOTeamID, t.SSOTeamID
+			state[ssoAt] |= matched
 		}
 		switch {
 		case by != "":
-			state[index[value]] |= matched
 			if !p.member[t.ID] {
 				p.d.Add = append(p.d.Add, TeamAdd{Team: t.ID, Org: t.Org, Name: t.Name, MatchedBy: by, Value: value})
 			}
@@ -321,9 +330,10 @@ func (p *planner) matchTeams(attr string, tv teamValues) {
 	}
 	for i, v := range tv.values {
 		switch {
+		case state[i]&matched != 0:
 		case state[i]&namesOwners != 0:
 			p.ignore(attr, v, ReasonOwnersUnmanaged)
-		case state[i]&matched == 0:
+		default:
 			p.ignore(attr, v, ReasonUnknownTeam)
 		}
 	}
