@@ -120,10 +120,10 @@ func (idp *IdP) algorithms(sigMethod, digestMethod string) (algs, error) {
 // byte (except that a self-closing <x .../> that gets a signature becomes
 // <x ...>...</x>), so tests can hand-edit XML (wrapping, comments, odd
 // namespaces) before or after signing. Digests are computed on doc as
-// etree parses it, in each element's namespace context. When an ID occurs more than once, the first
-// element in document order is signed. Sign inner elements before outer
-// ones (the Assertion before the Response), so that the outer signature
-// covers the inner one.
+// etree parses it, in each element's namespace context. When an ID occurs
+// more than once, the first element in document order is signed. Sign
+// inner elements before outer ones (the Assertion before the Response), so
+// that the outer signature covers the inner one.
 func (idp *IdP) SignXML(doc []byte, ids ...string) ([]byte, error) {
 	a, err := idp.algorithms("", "")
 	if err != nil {
