@@ -27,7 +27,7 @@ func TestValidateE164(t *testing.T) {
 		{"+1234567890123456", "2 to 15 digits"},
 		{"+04155550100", `must not start with "+0"`},
 		{"++14155550100", "only digits"},
-		{"+١٢٣٤٥٦٧", "only digits"},        // Arabic-Indic digits
+		{"+١٢٣٤٥٦٧", "only digits"},     // Arabic-Indic digits
 		{"+１４１５５５５０１００", "only digits"}, // full-width digits
 		{"+14155550100\r\nBcc: x", "only digits"},
 		{"+14155550100\x00", "only digits"},

@@ -18,8 +18,10 @@
 package twiliotest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,7 +38,7 @@ import (
 // The credentials and senders the server accepts.
 const (
 	AccountSID          = "AC0123456789abcdef0123456789abcdef"
-	AuthToken           = "0123456789abcdef0123456789abcdef"
+	AuthToken           = "f00dfacecafebeef5eed0ddba11fee1d"
 	APIKeySID           = "SK0123456789abcdef0123456789abcdef"
 	APIKeySecret        = "twiliotest-api-key-secret-0123456"
 	MessagingServiceSID = "MG0123456789abcdef0123456789abcdef"
@@ -184,6 +186,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests++
 	delay := s.delay
 	s.mu.Unlock()
+	// Reading the body first lets net/http notice a client that hangs up
+	// during the delay, and end r.Context().
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, 20001, "Unreadable body: "+err.Error())
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -217,7 +227,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 20001, "Content-Type must be application/x-www-form-urlencoded, got "+strconv.Quote(ct))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, 20001, "Unreadable form: "+err.Error())
 		return
