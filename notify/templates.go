@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	texttemplate "text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -166,6 +167,9 @@ func describe(name string, s source) string {
 func parseText(src map[string]source, name string, funcs map[string]any) (*texttemplate.Template, error) {
 	s := src[name]
 	t, err := texttemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(s.text)
+	if err == nil {
+		err = checkActions(t.Root)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("notify: %s does not parse: %w", describe(name, s), err)
 	}
@@ -175,10 +179,42 @@ func parseText(src map[string]source, name string, funcs map[string]any) (*textt
 func parseHTML(src map[string]source, name string, funcs map[string]any) (*htmltemplate.Template, error) {
 	s := src[name]
 	t, err := htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(s.text)
+	if err == nil {
+		err = checkActions(t.Tree.Root)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("notify: %s does not parse: %w", describe(name, s), err)
 	}
 	return t, nil
+}
+
+// checkActions refuses {{range}} and {{template}} (and so {{block}}).
+// No notification data holds a list, and a file cannot call another
+// file's templates, so neither is needed; both would let a template run
+// for as long as it likes without writing a byte (range over an
+// integer such as a Duration, or templates that call each other), which
+// no output limit can stop.
+func checkActions(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkActions(c); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return errors.Join(checkActions(n.List), checkActions(n.ElseList))
+	case *parse.WithNode:
+		return errors.Join(checkActions(n.List), checkActions(n.ElseList))
+	case *parse.RangeNode:
+		return fmt.Errorf("line %d: {{range}} is not allowed: notification data holds no lists", n.Line)
+	case *parse.TemplateNode:
+		return fmt.Errorf("line %d: {{template}} and {{block}} are not allowed: write the text in place", n.Line)
+	}
+	return nil
 }
 
 // check renders every kind with full and with minimal sample data. A

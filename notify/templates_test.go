@@ -305,6 +305,10 @@ func TestTemplateOverrideErrorsAtConstruction(t *testing.T) {
 		{"empty subject", fstest.MapFS{"test_email.subject.txt": {Data: []byte("{{/* nothing */}}\r\n")}}, []string{"empty subject"}},
 		{"unescapable HTML", fstest.MapFS{"test_email.html": {Data: []byte(`<a href="{{.RequestedBy}}`)}}, []string{"test_email.html"}},
 		{"too large", fstest.MapFS{"test_email.txt": {Data: []byte(strings.Repeat("x", notify.MaxTemplateSize+1))}}, []string{"larger than 65536 bytes"}},
+		{"range over a duration", fstest.MapFS{"two_factor_code.txt": {Data: []byte("{{range .ExpiresIn}}{{end}}{{.Code.Reveal}}")}}, []string{"two_factor_code.txt", "line 1: {{range}} is not allowed"}},
+		{"templates calling each other", fstest.MapFS{"test_email.txt": {Data: []byte(`{{define "x"}}{{template "x" .}}{{end}}hi {{template "x" .}}`)}}, []string{"{{template}} and {{block}} are not allowed"}},
+		{"template in a branch", fstest.MapFS{"test_email.html": {Data: []byte("{{if 1}}{{with 2}}{{else}}{{block \"b\" .}}{{end}}{{end}}{{end}}")}}, []string{"test_email.html", "{{block}} are not allowed"}},
+		{"output too large", fstest.MapFS{"test_email.txt": {Data: []byte(`{{printf "%0999999d" 1}}{{printf "%0999999d" 1}}`)}}, []string{"template test_email.txt wrote more than 1048576 bytes"}},
 		{"two errors at once", fstest.MapFS{"invitation.txt": {Data: []byte("{{")}, "test_sms.txt": {Data: []byte("{{")}}, []string{"invitation.txt", "test_sms.txt"}},
 	}
 	for _, tt := range tests {

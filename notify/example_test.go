@@ -1,0 +1,97 @@
+package notify_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations/notify/notifytest"
+)
+
+// A Notifier sends at once through its transports. Here the Mailer is
+// notifytest's recording one, which fails twice before accepting the
+// message; the Notifier retries, with a fake clock so the example does
+// not wait.
+func ExampleNotifier() {
+	ctx := context.Background()
+	mailer := &notifytest.Mailer{} // in production: an *smtpx.Mailer
+	mailer.FailNext(2, notifytest.Temporary)
+	clock := notifytest.NewClock(time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC))
+
+	n, err := notify.New(notify.Config{
+		Mailer:   mailer,
+		SiteName: "Acme Cloud",
+		Now:      clock.Now,   // omit in production
+		Sleep:    clock.Sleep, // omit in production
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = n.Invite(ctx, notify.Invitation{
+		Inviter:      "Alice Smith",
+		Organization: "Acme",
+		AcceptURL:    "https://app.example.com/invitations/8f3a",
+		ExpiresAt:    clock.Now().Add(7 * 24 * time.Hour),
+	}, "bob@example.com")
+	fmt.Println("error:", err)
+	fmt.Println("attempts:", mailer.Attempts())
+	sent := mailer.Sent()[0]
+	fmt.Println("to:", sent.To)
+	fmt.Println("subject:", sent.Subject)
+	// Output:
+	// error: <nil>
+	// attempts: 3
+	// to: bob@example.com
+	// subject: Alice Smith invited you to join Acme on Acme Cloud
+}
+
+// With an Outbox, the Notifier only stores the rendered message; a
+// Deliverer sends it, here in one DeliverDue round (in production: go
+// d.Run(ctx) in the server or in a worker).
+func ExampleNotifier_outbox() {
+	ctx := context.Background()
+	outbox := notifytest.NewOutbox(nil) // in production: on the host's database
+	sms := &notifytest.SMSSender{}      // in production: a *twilio.Client
+
+	n, err := notify.New(notify.Config{Outbox: outbox, SiteName: "Acme Cloud"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "493817", ExpiresIn: 10 * time.Minute}, "+14155550100")
+	fmt.Println("queued:", err == nil, outbox.Count(notifytest.Pending))
+
+	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, SMSSender: sms})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	claimed, err := d.DeliverDue(ctx)
+	fmt.Println("claimed:", claimed, err)
+	fmt.Println("delivered:", outbox.Count(notifytest.Delivered))
+	fmt.Println("body:", sms.Sent()[0].Body)
+	// Output:
+	// queued: true 1
+	// claimed: 1 <nil>
+	// delivered: 1
+	// body: 493817 is your Acme Cloud verification code. It expires in 10 minutes. Do not share it.
+}
+
+// A Deliverer drains an outbox until its context is cancelled.
+func ExampleDeliverer_Run() {
+	outbox := notifytest.NewOutbox(nil)
+	mailer := &notifytest.Mailer{}
+	n, _ := notify.New(notify.Config{Outbox: outbox})
+	_ = n.SendTestEmail(context.Background(), notify.TestEmail{RequestedBy: "Carol"}, "carol@example.com")
+
+	d, _ := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, Mailer: mailer, Concurrency: 8})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	_ = outbox.Settle(context.Background()) // in production: run until shutdown
+	cancel()
+	fmt.Println(<-done, mailer.Sent()[0].Subject)
+	// Output: <nil> Test email
+}
