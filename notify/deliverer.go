@@ -158,6 +158,12 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			}
 		}
 		msgs, err := d.outbox.Claim(ctx, free, d.lease)
+		if len(msgs) > free {
+			// A broken Outbox; the extra messages come back when their
+			// leases expire.
+			d.log.ErrorContext(ctx, "notify: Outbox.Claim returned more messages than asked for", slog.Int("asked", free), slog.Int("got", len(msgs)))
+			msgs = msgs[:free]
+		}
 		for range free - len(msgs) {
 			<-slots
 		}

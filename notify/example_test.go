@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"testing/fstest"
 	"time"
 
 	"github.com/siteadmin/integrations/notify"
@@ -94,4 +95,32 @@ func ExampleDeliverer_Run() {
 	cancel()
 	fmt.Println(<-done, mailer.Sent()[0].Subject)
 	// Output: <nil> Test email
+}
+
+// Templates are replaced per kind and part from an fs.FS (here an
+// in-memory one; in production os.DirFS or an embed.FS). A template that
+// does not fit its kind's data fails in New, not when a user waits for
+// the message.
+func ExampleConfig_templates() {
+	sms := &notifytest.SMSSender{}
+	n, err := notify.New(notify.Config{
+		SMSSender: sms,
+		SiteName:  "Acme",
+		Templates: fstest.MapFS{"two_factor_code.txt": {Data: []byte("{{site}} code: {{.Code.Reveal}}")}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = n.SendTwoFactorCode(context.Background(), notify.TwoFactorCode{Code: "493817"}, "+14155550100")
+	fmt.Println(sms.Sent()[0].Body)
+
+	_, err = notify.New(notify.Config{
+		SMSSender: sms,
+		Templates: fstest.MapFS{"two_factor_code.txt": {Data: []byte("{{.Cod}}")}},
+	})
+	fmt.Println(err)
+	// Output:
+	// Acme code: 493817
+	// notify: templates of kind two_factor_code fail on sample data: template: two_factor_code.txt:1:2: executing "two_factor_code.txt" at <.Cod>: can't evaluate field Cod in type notify.TwoFactorCode
 }

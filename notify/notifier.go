@@ -142,11 +142,13 @@ func (n *Notifier) SendTestSMS(ctx context.Context, d TestSMS, to ...string) err
 // recipient listed twice is sent to once. Each recipient's message has
 // its own idempotency key, kept across retries. Without an Outbox a
 // temporary failure is retried by Config.Retry before the next
-// recipient is tried; with one, all messages are enqueued in one call.
+// recipient is tried, and once ctx is done the remaining recipients are
+// not tried; with one, all messages are enqueued in one call, and if
+// that call fails nothing was queued.
 //
 // Invalid data or templates fail before anything is sent. Otherwise the
-// error joins one *RecipientError per recipient that failed; the others
-// were sent (or queued).
+// error joins one *RecipientError per recipient that failed (and the
+// Enqueue error, if any); the others were sent (or queued).
 func (n *Notifier) Notify(ctx context.Context, d Data, to ...string) error {
 	msgs, errs, err := n.Render(d, to...)
 	if err != nil {
@@ -164,6 +166,10 @@ func (n *Notifier) Notify(ctx context.Context, d Data, to ...string) error {
 		return errors.Join(errs...)
 	}
 	for _, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, &RecipientError{Kind: m.Kind(), Recipient: m.To(), Key: m.Key(), Err: fmt.Errorf("not tried: %w", err)})
+			continue
+		}
 		if err := n.sendWithRetry(ctx, m); err != nil {
 			errs = append(errs, err)
 		}

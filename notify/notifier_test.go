@@ -128,9 +128,10 @@ func TestRetryStopsWhenContextIsCancelled(t *testing.T) {
 		return &notifytest.Error{Transient: true}
 	})
 	f := newFixture(t, notify.Config{Mailer: mailer})
-	err := f.n.SendTestEmail(ctx, notify.TestEmail{}, "a@example.com")
+	err := f.n.SendTestEmail(ctx, notify.TestEmail{}, "a@example.com", "b@example.com")
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, 2, calls)
+	assert.Equal(t, 2, calls, "no retry after the cancellation, and the next recipient is not tried")
+	assert.ErrorContains(t, err, `"b@example.com": not tried: context canceled`)
 }
 
 func TestRetryDelay(t *testing.T) {

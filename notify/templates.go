@@ -222,7 +222,11 @@ func checkActions(n parse.Node) error {
 // html/template cannot escape, fails here.
 func (t *templates) check() error {
 	var errs []error
+	failed := map[Kind]bool{}
 	for _, d := range sampleData() {
+		if failed[d.Kind()] {
+			continue // one error per kind is enough
+		}
 		var err error
 		if _, ok := t.sms[d.Kind()]; ok {
 			_, err = t.renderSMS(d)
@@ -230,6 +234,7 @@ func (t *templates) check() error {
 			_, _, _, err = t.renderEmail(d)
 		}
 		if err != nil {
+			failed[d.Kind()] = true
 			errs = append(errs, fmt.Errorf("notify: templates of kind %s fail on sample data: %w", d.Kind(), err))
 		}
 	}
