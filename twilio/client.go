@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -254,7 +255,7 @@ func (c *Client) post(ctx context.Context, form string, attempt int) (Receipt, e
 		if err != nil {
 			return Receipt{}, c.scrub(&Error{
 				Status:   resp.StatusCode,
-				Message:  "Twilio accepted the message but its answer could not be read (" + err.Error() + "); it was probably sent, so it is not resent",
+				Message:  "HTTP " + strconv.Itoa(resp.StatusCode) + " but " + err.Error() + "; check the base URL (if it is Twilio's, the message was probably sent, so it is not resent)",
 				Attempts: attempt,
 			})
 		}

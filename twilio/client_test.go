@@ -647,3 +647,21 @@ func TestErrorsIsDistinguishes(t *testing.T) {
 	assert.True(t, errors.Is(&twilio.Error{Status: 400, Code: 20429}, twilio.ErrRateLimited))
 	assert.True(t, errors.Is(&twilio.Error{Status: 401}, twilio.ErrAuth))
 }
+
+// A web page answering 200 at a wrong base URL is not a sent message.
+func TestSuccessStatusWithoutTwilioJSON(t *testing.T) {
+	t.Parallel()
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body>Please log in</body></html>")
+	}))
+	t.Cleanup(page.Close)
+	s := twilio.Settings{Enabled: true, AccountSID: twiliotest.AccountSID, AuthToken: twiliotest.AuthToken, FromNumber: twiliotest.FromNumber, BaseURL: page.URL}
+	_, err := newClient(t, s, twilio.Config{}).Send(t.Context(), code2FA(recipient))
+	var te *twilio.Error
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, 200, te.Status)
+	assert.Contains(t, err.Error(), "check the base URL")
+	assert.Contains(t, err.Error(), "Please log in")
+	assert.False(t, notify.IsTemporary(err))
+}

@@ -3,7 +3,6 @@ package twilio
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,7 +12,8 @@ import (
 
 // Receipt is Twilio's answer to an accepted message (HTTP 201).
 type Receipt struct {
-	// SID identifies the message at Twilio: "SM" and 32 hex digits.
+	// SID identifies the message at Twilio: "SM" and 32 hex digits
+	// (empty only if a server other than Twilio's left it out).
 	SID string
 	// Status is where the message stands: usually "queued", or "accepted"
 	// with a Messaging Service; delivery happens later.
@@ -33,40 +33,32 @@ type Receipt struct {
 
 // jsonInt is an integer that Twilio may send as a number, a string of
 // digits, or null (num_segments is a string; error_code a number).
+// Anything else reads as 0: these fields only inform, and a message that
+// Twilio accepted must not look failed because of one.
 type jsonInt int
 
 func (n *jsonInt) UnmarshalJSON(data []byte) error {
 	s := string(bytes.TrimSpace(data))
-	if s == "null" {
+	if strings.HasPrefix(s, `"`) && json.Unmarshal(data, &s) != nil {
 		return nil
 	}
-	if strings.HasPrefix(s, `"`) {
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		if s == "" {
-			return nil
-		}
+	if v, err := strconv.Atoi(s); err == nil {
+		*n = jsonInt(v)
 	}
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("not an integer: %s", quoteInput(s))
-	}
-	*n = jsonInt(v)
 	return nil
 }
 
-// jsonString is a string that may be null.
+// jsonString is a string that may be null; another type reads as "".
 type jsonString string
 
 func (s *jsonString) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		return nil
-	}
-	return json.Unmarshal(data, (*string)(s))
+	_ = json.Unmarshal(data, (*string)(s))
+	return nil
 }
 
-// parseReceipt reads a Message resource, the body of a 201.
+// parseReceipt reads a Message resource, the body of a 201. Only a body
+// that is not a JSON object is an error (a web page answering 200 at a
+// wrong base URL, say); a missing field reads as its zero value.
 func parseReceipt(data []byte) (Receipt, error) {
 	var m struct {
 		SID                 jsonString `json:"sid"`
@@ -78,11 +70,8 @@ func parseReceipt(data []byte) (Receipt, error) {
 		From                jsonString `json:"from"`
 		MessagingServiceSID jsonString `json:"messaging_service_sid"`
 	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return Receipt{}, fmt.Errorf("reading the message resource: %w", err)
-	}
-	if m.SID == "" {
-		return Receipt{}, errors.New("the message resource has no sid")
+	if err := json.Unmarshal(data, &m); err != nil || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return Receipt{}, fmt.Errorf("the answer is not Twilio's JSON message resource: %s", quoteInput(printable(string(data), 100)))
 	}
 	return Receipt{
 		SID:                 string(m.SID),

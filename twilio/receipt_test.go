@@ -25,12 +25,16 @@ func TestParseReceipt(t *testing.T) {
 		{"segments empty string", `{"sid":"` + sid + `","num_segments":""}`, Receipt{SID: sid}, ""},
 		{"error code as a string", `{"sid":"` + sid + `","error_code":"30007","error_message":"filtered"}`, Receipt{SID: sid, ErrorCode: 30007, ErrorMessage: "filtered"}, ""},
 		{"extra fields ignored", `{"sid":"` + sid + `","price":null,"subresource_uris":{"media":"/x"}}`, Receipt{SID: sid}, ""},
-		{"segments not a number", `{"sid":"` + sid + `","num_segments":"two"}`, Receipt{}, "not an integer"},
-		{"segments a float", `{"sid":"` + sid + `","num_segments":1.5}`, Receipt{}, "not an integer"},
-		{"no sid", `{"status":"queued"}`, Receipt{}, "no sid"},
-		{"not JSON", `<html>ok</html>`, Receipt{}, "reading the message resource"},
-		{"empty", ``, Receipt{}, "reading the message resource"},
-		{"sid not a string", `{"sid":42}`, Receipt{}, "reading the message resource"},
+		{"segments not a number reads as 0", `{"sid":"` + sid + `","num_segments":"two"}`, Receipt{SID: sid}, ""},
+		{"segments a float reads as 0", `{"sid":"` + sid + `","num_segments":1.5}`, Receipt{SID: sid}, ""},
+		{"segments an object reads as 0", `{"sid":"` + sid + `","num_segments":{"a":1}}`, Receipt{SID: sid}, ""},
+		{"no sid", `{"status":"queued"}`, Receipt{Status: "queued"}, ""},
+		{"sid not a string", `{"sid":42,"status":"sent"}`, Receipt{Status: "sent"}, ""},
+		{"not JSON", `<html>ok</html>`, Receipt{}, "not Twilio's JSON"},
+		{"empty", ``, Receipt{}, "not Twilio's JSON"},
+		{"null", `null`, Receipt{}, "not Twilio's JSON"},
+		{"array", `[{"sid":"x"}]`, Receipt{}, "not Twilio's JSON"},
+		{"control characters quoted", "\x1b[2J<html>", Receipt{}, `"[2J<html>"`},
 	}
 	for _, tt := range tests {
 		got, err := parseReceipt([]byte(tt.body))
@@ -60,7 +64,8 @@ func TestParseError(t *testing.T) {
 		{"empty", 503, ``, Error{Status: 503}},
 		{"control characters and bidi overrides", 400, "{\"code\":1,\"message\":\"a\\u001b[31m\\u202eb\\r\\nForged: yes\"}", Error{Status: 400, Code: 1, Message: "a [31m b Forged: yes"}},
 		{"invalid UTF-8", 500, "oops\xff\xfe", Error{Status: 500, Body: "oops"}},
-		{"code not a number", 400, `{"code":"abc","message":"m"}`, Error{Status: 400, Body: `{"code":"abc","message":"m"}`}},
+		{"code not a number", 400, `{"code":"abc","message":"m"}`, Error{Status: 400, Message: "m"}},
+		{"message not a string", 400, `{"code":5,"message":["m"]}`, Error{Status: 400, Code: 5}},
 	}
 	for _, tt := range tests {
 		got := parseError(tt.status, []byte(tt.body))
@@ -103,8 +108,11 @@ func FuzzParseReceipt(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := parseReceipt(data)
-		if err == nil && r.SID == "" {
-			t.Fatal("a receipt without a SID")
+		if err != nil && r != (Receipt{}) {
+			t.Fatalf("an error with a receipt: %+v", r)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\r\n\x00") {
+			t.Fatalf("control characters in %q", err.Error())
 		}
 	})
 }
