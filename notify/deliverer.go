@@ -140,35 +140,13 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		// Take one free slot (waiting for one), then every other free
-		// slot, and claim that many messages.
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		free := takeSlots(ctx, slots)
+		if free == 0 {
 			return nil
 		}
-		free := 1
-	fill:
-		for free < d.concurrency {
-			select {
-			case slots <- struct{}{}:
-				free++
-			default:
-				break fill
-			}
-		}
-		msgs, err := d.outbox.Claim(ctx, free, d.lease)
-		if len(msgs) > free {
-			// A broken Outbox; the extra messages come back when their
-			// leases expire.
-			d.log.ErrorContext(ctx, "notify: Outbox.Claim returned more messages than asked for", slog.Int("asked", free), slog.Int("got", len(msgs)))
-			msgs = msgs[:free]
-		}
+		msgs := d.claim(ctx, free)
 		for range free - len(msgs) {
 			<-slots
-		}
-		if err != nil && ctx.Err() == nil {
-			d.log.ErrorContext(ctx, "notify: claiming from the outbox failed", slog.String("error", err.Error()))
 		}
 		for _, m := range msgs {
 			wg.Add(1)
@@ -177,12 +155,45 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				d.deliver(ctx, m)
 			}()
 		}
-		if len(msgs) == 0 {
-			if d.sleep(ctx, d.pollInterval) != nil {
-				return nil
-			}
+		if len(msgs) == 0 && d.sleep(ctx, d.pollInterval) != nil {
+			return nil
 		}
 	}
+}
+
+// takeSlots waits for one free slot, then takes every other free one
+// without waiting, and returns how many it took: 0 when ctx is done.
+func takeSlots(ctx context.Context, slots chan struct{}) int {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	free := 1
+	for free < cap(slots) {
+		select {
+		case slots <- struct{}{}:
+			free++
+		default:
+			return free
+		}
+	}
+	return free
+}
+
+// claim asks the outbox for up to max messages and logs a failure.
+func (d *Deliverer) claim(ctx context.Context, max int) []Message {
+	msgs, err := d.outbox.Claim(ctx, max, d.lease)
+	if err != nil && ctx.Err() == nil {
+		d.log.ErrorContext(ctx, "notify: claiming from the outbox failed", slog.String("error", err.Error()))
+	}
+	if len(msgs) > max {
+		// A broken Outbox; the extra messages come back when their
+		// leases expire.
+		d.log.ErrorContext(ctx, "notify: Outbox.Claim returned more messages than asked for", slog.Int("asked", max), slog.Int("got", len(msgs)))
+		msgs = msgs[:max]
+	}
+	return msgs
 }
 
 // DeliverDue claims the messages due now, up to Concurrency of them,

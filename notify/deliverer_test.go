@@ -1,10 +1,13 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -396,4 +399,67 @@ func TestThousandMessagesNoneLost(t *testing.T) {
 	assert.Len(t, distinct, total, "one key per message, no two messages share one")
 	assert.Positive(t, duplicates, "the lost acknowledgements must have caused duplicates")
 	t.Logf("%d sends, %d accepted, %d duplicates", attempts, total+duplicates, duplicates)
+}
+
+// flakyClaims fails the first n claims, as a database that is briefly
+// unreachable would.
+type flakyClaims struct {
+	*notifytest.Outbox
+	mu sync.Mutex
+	n  int
+}
+
+func (o *flakyClaims) Claim(ctx context.Context, max int, lease time.Duration) ([]notify.Message, error) {
+	o.mu.Lock()
+	fail := o.n > 0
+	o.n--
+	o.mu.Unlock()
+	if fail {
+		return nil, errors.New("connection refused")
+	}
+	return o.Outbox.Claim(ctx, max, lease)
+}
+
+func TestDelivererRunSurvivesClaimErrors(t *testing.T) {
+	t.Parallel()
+	clock := notifytest.NewClock(epoch)
+	inner := notifytest.NewOutbox(clock.Now)
+	require.NoError(t, inner.Enqueue(t.Context(), []notify.Message{{Email: &notify.Email{Kind: notify.KindTestEmail, To: "a@example.com", Subject: "s", Text: "t", Key: "k1"}}}))
+	var logs syncBuffer
+	mailer := &notifytest.Mailer{}
+	d, err := notify.NewDeliverer(notify.DelivererConfig{
+		Outbox: &flakyClaims{Outbox: inner, n: 3}, Mailer: mailer,
+		Now: clock.Now, Sleep: clock.Sleep,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	require.NoError(t, inner.Settle(t.Context()))
+	cancel()
+	require.NoError(t, <-done)
+	assert.Len(t, mailer.Sent(), 1)
+	assert.Equal(t, 3, strings.Count(logs.String(), "claiming from the outbox failed"))
+	assert.GreaterOrEqual(t, len(clock.Sleeps()), 3, "each failed claim waits PollInterval")
+	assert.Equal(t, 5*time.Second, clock.Sleeps()[0], "the default PollInterval")
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from several
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -176,7 +176,9 @@ func (TestSMS) Validate() error { return nil }
 // FieldError names one field of a notification's data, or of a
 // configuration, and what is wrong with it.
 type FieldError struct {
-	Field   string
+	// Field is the field's name, such as "AcceptURL".
+	Field string
+	// Problem says what is wrong and how to fix it.
 	Problem string
 }
 

@@ -150,6 +150,9 @@ func (n *Notifier) SendTestSMS(ctx context.Context, d TestSMS, to ...string) err
 // error joins one *RecipientError per recipient that failed (and the
 // Enqueue error, if any); the others were sent (or queued).
 func (n *Notifier) Notify(ctx context.Context, d Data, to ...string) error {
+	if err := n.transportFor(d.Kind()); err != nil {
+		return err
+	}
 	msgs, errs, err := n.Render(d, to...)
 	if err != nil {
 		return err
@@ -179,8 +182,8 @@ func (n *Notifier) Notify(ctx context.Context, d Data, to ...string) error {
 
 // Render validates d, renders it, and returns one Message per valid,
 // distinct recipient, each with a fresh idempotency key, as Notify
-// would send or queue them. The errors joined in recipientErrs are one
-// *RecipientError per invalid recipient. err is set, and nothing
+// would send or queue them; it needs no transport. recipientErrs holds
+// one *RecipientError per invalid recipient. err is set, and nothing
 // returned, when d is invalid or cannot be rendered. Use it for
 // previews, or to queue messages in an outbox of your own.
 func (n *Notifier) Render(d Data, to ...string) (msgs []Message, recipientErrs []error, err error) {
@@ -194,9 +197,6 @@ func (n *Notifier) Render(d Data, to ...string) (msgs []Message, recipientErrs [
 	}
 	if len(to) == 0 {
 		return nil, nil, fmt.Errorf("notify: %s: no recipients: pass at least one", kind)
-	}
-	if err := n.transportFor(sms); err != nil {
-		return nil, nil, err
 	}
 	key, err := n.newKey(kind)
 	if err != nil {
@@ -250,7 +250,8 @@ func (m Message) to(recipient, key string) Message {
 	return m
 }
 
-func (n *Notifier) transportFor(sms bool) error {
+func (n *Notifier) transportFor(kind Kind) error {
+	sms := slices.Contains(smsKinds, kind)
 	switch {
 	case n.outbox != nil:
 		return nil

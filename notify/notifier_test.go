@@ -28,6 +28,9 @@ func TestNewNeedsATransport(t *testing.T) {
 	err = n.SendTestSMS(t.Context(), notify.TestSMS{}, "+14155550100")
 	assert.ErrorIs(t, err, notify.ErrNoTransport)
 	assert.ErrorContains(t, err, "Config.SMSSender")
+	msgs, _, err := n.Render(notify.TestSMS{}, "+14155550100")
+	require.NoError(t, err, "a preview needs no transport")
+	assert.Len(t, msgs, 1)
 }
 
 func TestEachKindMethodSends(t *testing.T) {

@@ -63,8 +63,10 @@ type Outbox interface {
 // reset links included: keep the table as private as the users table,
 // and delete delivered and dead rows after a while.
 type Message struct {
+	// Email is the email to send, or nil for an SMS.
 	Email *Email `json:"email,omitempty"`
-	SMS   *SMS   `json:"sms,omitempty"`
+	// SMS is the text message to send, or nil for an email.
+	SMS *SMS `json:"sms,omitempty"`
 	// Sensitive lists values of the body that must never appear in a
 	// log line or an error, such as a two-factor code or a reset link.
 	// The Deliverer removes them from failure reasons.
