@@ -46,47 +46,51 @@ func CountSegments(body string) Segments {
 	if body == "" {
 		return Segments{Encoding: GSM7}
 	}
-	septets, ok := gsmLength(body)
-	if ok {
-		return Segments{Encoding: GSM7, Units: septets, Count: count(body, septets, gsmSingle, gsmMulti, gsmUnits)}
-	}
-	units := 0
+	// One pass packs the characters both ways; GSM-7 wins if every
+	// character has a septet code.
+	var gsm, ucs packer
+	isGSM := true
 	for _, r := range body {
-		units += ucsUnits(r)
+		if isGSM {
+			var u int
+			if r < 0x80 { // the common case, kept inline
+				u = int(gsmASCII[r])
+			} else {
+				u = gsmUnits(r)
+			}
+			if u == 0 {
+				isGSM = false
+			} else {
+				gsm.add(u, gsmMulti)
+			}
+		}
+		ucs.add(ucsUnits(r), ucsMulti)
 	}
-	return Segments{Encoding: UCS2, Units: units, Count: count(body, units, ucsSingle, ucsMulti, ucsUnits)}
+	if isGSM {
+		return gsm.result(GSM7, gsmSingle)
+	}
+	return ucs.result(UCS2, ucsSingle)
 }
 
-// gsmLength returns body's length in septets, or false when a character is
-// outside GSM-7.
-func gsmLength(body string) (int, bool) {
-	n := 0
-	for _, r := range body {
-		u := gsmUnits(r)
-		if u == 0 {
-			return 0, false
-		}
-		n += u
-	}
-	return n, true
+// packer fills segments of a long message, never splitting a character.
+type packer struct {
+	units, full, used int // full: segments filled before the current one
 }
 
-// count packs the characters of body, each of size(r) units, into segments
-// of multi units when the total exceeds single.
-func count(body string, total, single, multi int, size func(rune) int) int {
-	if total <= single {
-		return 1
+func (p *packer) add(units, multi int) {
+	p.units += units
+	if p.used+units > multi {
+		p.full++
+		p.used = 0
 	}
-	segments, used := 1, 0
-	for _, r := range body {
-		u := size(r)
-		if used+u > multi {
-			segments++
-			used = 0
-		}
-		used += u
+	p.used += units
+}
+
+func (p *packer) result(enc Encoding, single int) Segments {
+	if p.units <= single {
+		return Segments{Encoding: enc, Units: p.units, Count: 1}
 	}
-	return segments
+	return Segments{Encoding: enc, Units: p.units, Count: p.full + 1}
 }
 
 func ucsUnits(r rune) int {
@@ -107,25 +111,31 @@ const (
 	gsmNonASCII  = "£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà"
 )
 
+// gsmASCII holds gsmUnits for the ASCII range, built once from the tables
+// above and never changed.
+var gsmASCII = func() (t [0x80]uint8) {
+	for _, r := range gsmBasic {
+		if r < 0x80 {
+			t[r] = 1
+		}
+	}
+	for _, r := range gsmExtension {
+		if r < 0x80 {
+			t[r] = 2
+		}
+	}
+	return t
+}()
+
 // gsmUnits returns 1 for a character of the basic alphabet, 2 for one of
 // the extension table, 0 for one outside GSM-7.
 func gsmUnits(r rune) int {
-	if r < 0x80 {
-		switch {
-		case r == '\n' || r == '\r':
-			return 1
-		case r == '`' || r < ' ' && r != '\f' || r == 0x7F:
-			return 0
-		case r == '\f' || r == '^' || r == '{' || r == '}' || r == '\\' || r == '[' || r == ']' || r == '~' || r == '|':
-			return 2
-		default:
-			return 1
-		}
-	}
-	if r == '€' {
+	switch {
+	case 0 <= r && r < 0x80:
+		return int(gsmASCII[r])
+	case r == '€':
 		return 2
-	}
-	if strings.ContainsRune(gsmNonASCII, r) {
+	case strings.ContainsRune(gsmNonASCII, r):
 		return 1
 	}
 	return 0

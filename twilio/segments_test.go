@@ -99,8 +99,12 @@ func FuzzCountSegments(f *testing.F) {
 		case s.Units > single && (s.Count < (s.Units+multi-1)/multi || s.Count > s.Units/(multi-1)+1):
 			t.Fatalf("%d units in %d segments", s.Units, s.Count)
 		}
-		if _, gsm := gsmLength(body); gsm != (s.Encoding == GSM7) {
-			t.Fatalf("encoding %s, gsm %v", s.Encoding, gsm)
+		gsm := true
+		for _, r := range body {
+			gsm = gsm && (strings.ContainsRune(gsmBasic, r) || strings.ContainsRune(gsmExtension, r))
+		}
+		if gsm != (s.Encoding == GSM7) {
+			t.Fatalf("encoding %s, all GSM-7 %v", s.Encoding, gsm)
 		}
 	})
 }
