@@ -96,7 +96,10 @@ func parseTemplates(overrides fs.FS, site string) (*templates, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return t, t.check()
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // source is the text of one template file and where it came from.
