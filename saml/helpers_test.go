@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/asn1"
+	"encoding/base64"
 	"errors"
 	"math/big"
 
@@ -31,3 +32,5 @@ func derFromRaw(raw []byte) []byte {
 	}
 	return der
 }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

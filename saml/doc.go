@@ -1,0 +1,37 @@
+// Package saml is a SAML 2.0 service provider: it verifies the Response an
+// identity provider (Okta, Azure AD, ADFS, Google, Shibboleth, ...) posts to
+// the host's Assertion Consumer Service and returns who logged in.
+//
+//	idp, err := saml.ParseIdPMetadata(metadataXML, "")
+//	sp, err := saml.NewServiceProvider(saml.Config{
+//		EntityID: "https://app.example.com/saml/metadata",
+//		ACSURL:   "https://app.example.com/saml/acs",
+//		IdP:      *idp,
+//	})
+//	// in the ACS handler:
+//	a, err := sp.Verify(r.Context(), r.PostFormValue("SAMLResponse"), outstandingRequestIDs...)
+//	// a.NameID.Value, a.Attributes["MemberOf"], ...
+//
+// Verification is strict by default. The XML is parsed once and refused if it
+// holds a DOCTYPE, an entity, a processing instruction, a duplicate ID or
+// attribute, or names a re-serialization could change. There must be exactly
+// one Assertion and at least one of the Response and the Assertion must be
+// signed, with at most one signature on each, a single "#ID" reference,
+// exclusive c14n and RSA or ECDSA with SHA-256 or stronger (SHA-1 only with
+// Config.AllowSHA1). Only the pinned IdP certificates are trusted, never one
+// from KeyInfo. Every value is read from the element the signature
+// verification returned. Then every SAML rule: Status, Issuers, Destination,
+// bearer SubjectConfirmation, Conditions and audience, IssueInstant,
+// InResponseTo against the host's outstanding requests, AuthnStatement, and
+// a replay cache that accepts each assertion once.
+//
+// A rejection is an *Error whose Code names the rule (errors.Is works with
+// ErrAudience, ErrSignature, ...) and whose message says what was expected
+// and what came. Config.Debug attaches a Report of every check, for the
+// admin's "Enable SAML debugging" page.
+//
+// Read next: Config for the options and their defaults, Assertion for what a
+// login yields, ReplayCache for hosts with several instances, and package
+// samltest for a test IdP. Encrypted assertions are not supported yet: they
+// are refused with ErrDecryption.
+package saml
