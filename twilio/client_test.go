@@ -665,3 +665,32 @@ func TestSuccessStatusWithoutTwilioJSON(t *testing.T) {
 	assert.Contains(t, err.Error(), "Please log in")
 	assert.False(t, notify.IsTemporary(err))
 }
+
+// Retry-After may be an HTTP date; the client reads it with Config.Now.
+func TestRetryAfterDateUsesTheClock(t *testing.T) {
+	t.Parallel()
+	clock := time.Date(2026, 4, 14, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", clock.Add(7*time.Second).Format(http.TimeFormat))
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"code":20429,"message":"Too Many Requests","status":429}`)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued","num_segments":"1"}`)
+	}))
+	t.Cleanup(srv.Close)
+	s := twilio.Settings{Enabled: true, AccountSID: twiliotest.AccountSID, AuthToken: twiliotest.AuthToken, FromNumber: twiliotest.FromNumber, BaseURL: srv.URL}
+	sl := &sleeper{}
+	rec, err := newClient(t, s, twilio.Config{Sleep: sl.Sleep, Now: func() time.Time { return clock }}).Send(t.Context(), code2FA(recipient))
+	require.NoError(t, err)
+	assert.Equal(t, 2, rec.Attempts)
+	assert.Equal(t, []time.Duration{7 * time.Second}, sl.Waits())
+}

@@ -73,6 +73,9 @@ type Error struct {
 	temporary bool
 }
 
+// Error says what Twilio answered and what the admin should do about it:
+// the HTTP status, Twilio's code and message (or the excerpt), the hint and
+// the more-info link.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("twilio: HTTP ")
@@ -179,6 +182,8 @@ type NetworkError struct {
 	temporary bool
 }
 
+// Error names the endpoint and the cause, and says whether the message may
+// have been sent.
 func (e *NetworkError) Error() string {
 	cause := e.Err.Error()
 	var ue *url.Error
@@ -203,6 +208,7 @@ func (e *NetworkError) Error() string {
 	return s
 }
 
+// Unwrap returns the cause.
 func (e *NetworkError) Unwrap() error { return e.Err }
 
 // Timeout reports whether the request ran out of time (the context's

@@ -58,6 +58,7 @@ type FieldError struct {
 	Problem string
 }
 
+// Error returns "twilio: FIELD: PROBLEM".
 func (e *FieldError) Error() string { return "twilio: " + e.Field + ": " + e.Problem }
 
 // Is makes errors.Is(err, ErrInvalidTo) true for a problem with the

@@ -104,6 +104,7 @@ func TestChecksAndMagicNumbers(t *testing.T) {
 		{"From not E.164", request{form: with(func(f url.Values) { f.Set("From", "+1 415") })}, 400, 21212},
 		{"unknown service", request{form: with(func(f url.Values) { f.Set("MessagingServiceSid", "MGx") })}, 400, 21701},
 		{"body too long", request{form: with(func(f url.Values) { f.Set("Body", strings.Repeat("é", 1601)) })}, 400, 21617},
+		{"body over 64 KiB", request{form: with(func(f url.Values) { f.Set("Body", strings.Repeat("a", 70<<10)) })}, 400, 20001},
 		{"bad callback", request{form: with(func(f url.Values) { f.Set("StatusCallback", "ftp://x") })}, 400, 21609},
 		{"magic invalid", request{form: with(func(f url.Values) { f.Set("To", twiliotest.ToInvalid) })}, 400, 21211},
 		{"magic no route", request{form: with(func(f url.Values) { f.Set("To", twiliotest.ToCannotRoute) })}, 400, 21612},
