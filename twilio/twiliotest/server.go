@@ -128,7 +128,13 @@ func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Message, len(s.messages))
-	copy(out, s.messages)
+	for i, m := range s.messages {
+		m.Form = make(url.Values, len(m.Form))
+		for k, v := range s.messages[i].Form {
+			m.Form[k] = append([]string(nil), v...)
+		}
+		out[i] = m
+	}
 	return out
 }
 

@@ -159,7 +159,9 @@ func TestAcceptsAndRecords(t *testing.T) {
 	assert.Equal(t, 2, msgs[1].Segments.Count)
 	assert.Equal(t, "Go-http-client/1.1", msgs[0].UserAgent)
 	msgs[0].Body = "changed"
+	msgs[0].Form.Set("Body", "changed")
 	assert.Equal(t, "hello", srv.Messages()[0].Body, "Messages returns a copy")
+	assert.Equal(t, "hello", srv.Messages()[0].Form.Get("Body"), "a deep copy")
 }
 
 func TestFaults(t *testing.T) {
