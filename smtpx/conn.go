@@ -37,7 +37,7 @@ func (m *Mailer) dial(ctx context.Context, rep *TestReport) (*conn, error) {
 	raw, err := m.cfg.Dial(dctx, "tcp", addr)
 	cancel()
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctxEnded(ctx) {
 			return nil, contextError(ctx, "connect", err)
 		}
 		var ne net.Error
@@ -48,13 +48,28 @@ func (m *Mailer) dial(ctx context.Context, rep *TestReport) (*conn, error) {
 		return nil, &Error{Code: CodeDial, Command: "connect", Err: err, temporary: true,
 			Problem: fmt.Sprintf("cannot connect to %s (%s); check Host and Port, and that the server accepts connections from here", addr, oneLine(err))}
 	}
+	// Greeting, TLS, EHLO and AUTH share one Timeout: go-smtp's greeting
+	// and STARTTLS run before its CommandTimeout can be set.
+	hctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
 	c := &conn{dc: &deadlineConn{Conn: raw}}
-	c.release = c.dc.bind(ctx)
-	if err := m.handshake(ctx, c, addr, rep); err != nil {
-		c.release()
+	release := c.dc.bind(hctx)
+	err = m.handshake(hctx, c, addr, rep)
+	if !release() && err == nil {
+		err = contextError(hctx, "EHLO", nil)
+	}
+	if err != nil {
+		var e *Error
+		switch {
+		case ctxEnded(ctx) && (!errors.As(err, &e) || (e.Code != CodeTimeout && e.Code != CodeCanceled)):
+			err = contextError(ctx, "connect", err)
+		case !ctxEnded(ctx) && ctxEnded(hctx) && errors.As(err, &e) && e.Code == CodeTimeout:
+			e.Problem = fmt.Sprintf("the server did not answer during %s within %s; check that Host and Port point at an SMTP server and that tls matches the port (starttls on 587, tls on 465)", e.Command, m.cfg.Timeout)
+		}
 		_ = c.dc.Close()
 		return nil, err
 	}
+	c.release = c.dc.bind(ctx)
 	return c, nil
 }
 
@@ -123,7 +138,7 @@ func (m *Mailer) newClient(nc net.Conn) *smtp.Client {
 }
 
 func (m *Mailer) tlsError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
+	if ctxEnded(ctx) {
 		return contextError(ctx, "TLS handshake", err)
 	}
 	var ne net.Error
@@ -169,7 +184,7 @@ func (m *Mailer) authenticate(ctx context.Context, c *conn, rep *TestReport) err
 	if err := c.client.Auth(client); err != nil {
 		var se *smtp.SMTPError
 		switch {
-		case ctx.Err() != nil:
+		case ctxEnded(ctx):
 			return contextError(ctx, "AUTH", err)
 		case errors.As(err, &se):
 			e := (&Error{Code: CodeAuth, Command: "AUTH", Err: err}).withReply(se)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -152,12 +153,17 @@ func failure(ctx context.Context, command string, err error, problem5xx string) 
 	if errors.As(err, &e) {
 		return e
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctxEnded(ctx) {
 		return contextError(ctx, command, err)
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
 		e := (&Error{Command: command, Err: err}).withReply(se)
+		if se.Code == 530 {
+			e.Code = CodeAuth
+			e.Problem = "the server requires authentication; set authentication to plain or login, with a username and password"
+			return e
+		}
 		if e.temporary {
 			e.Code = CodeTemporary
 			e.Problem = fmt.Sprintf("the server temporarily refused %s; a later attempt may succeed", command)
@@ -176,12 +182,27 @@ func failure(ctx context.Context, command string, err error, problem5xx string) 
 		Problem: fmt.Sprintf("the connection was lost during %s (%s); a later attempt may succeed", command, oneLine(err))}
 }
 
+// ctxEnded reports whether ctx is canceled or past its deadline. The
+// connection's deadline is ctx's, and its i/o timeout may come a moment
+// before ctx.Err reports the deadline.
+func ctxEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
+}
+
 func contextError(ctx context.Context, command string, err error) *Error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &Error{Code: CodeTimeout, Command: command, Err: errors.Join(ctx.Err(), err), temporary: true,
+	ctxErr := ctx.Err()
+	if ctxErr == nil {
+		ctxErr = context.DeadlineExceeded // ctxEnded saw the deadline pass
+	}
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Command: command, Err: errors.Join(ctxErr, err), temporary: true,
 			Problem: fmt.Sprintf("the deadline passed during %s; the server is slow or unreachable", command)}
 	}
-	return &Error{Code: CodeCanceled, Command: command, Err: errors.Join(ctx.Err(), err), temporary: true,
+	return &Error{Code: CodeCanceled, Command: command, Err: errors.Join(ctxErr, err), temporary: true,
 		Problem: fmt.Sprintf("canceled during %s", command)}
 }
 

@@ -16,10 +16,11 @@ const (
 	testPassword = "correct-horse-battery-staple-9f3a"
 )
 
-// newServer starts an smtptest server that requires testUser's AUTH.
-func newServer(t testing.TB, cfg smtptest.Config) *smtptest.Server {
+// newServer starts an smtptest server that requires testUser's AUTH
+// unless noAuth is set.
+func newServer(t testing.TB, cfg smtptest.Config, noAuth ...bool) *smtptest.Server {
 	t.Helper()
-	if cfg.Username == "" {
+	if len(noAuth) == 0 && cfg.Username == "" {
 		cfg.Username, cfg.Password = testUser, testPassword
 	}
 	srv := smtptest.NewServer(cfg)

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -289,6 +291,16 @@ func (m *Mailer) signal() {
 	close(m.wake)
 	m.wake = make(chan struct{})
 }
+
+// Format prints the Mailer as "smtpx.Mailer{host:port from sender}",
+// whatever the verb, so that printing one never shows its password.
+func (m *Mailer) Format(f fmt.State, _ rune) {
+	s := m.cfg.Settings
+	fmt.Fprintf(f, "smtpx.Mailer{%s from %s}", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), s.Sender)
+}
+
+// LogValue logs the Mailer's settings, without the password.
+func (m *Mailer) LogValue() slog.Value { return m.cfg.Settings.LogValue() }
 
 // Close says QUIT on idle connections and closes them; connections in
 // use close when their message is done. SendEmail fails after Close.

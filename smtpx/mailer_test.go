@@ -29,14 +29,11 @@ func TestSendEachTLSModeAndMechanism(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			scfg := smtptest.Config{TLS: tc.tls, AllowInsecureAuth: true}
+			var srv *smtptest.Server
 			if tc.auth == smtpx.AuthNone {
-				scfg.Username = "-"
-			}
-			srv := newServer(t, scfg)
-			if tc.auth == smtpx.AuthNone {
-				srv = smtptest.NewServer(smtptest.Config{TLS: tc.tls})
-				t.Cleanup(srv.Close)
+				srv = newServer(t, smtptest.Config{TLS: tc.tls}, true)
+			} else {
+				srv = newServer(t, smtptest.Config{TLS: tc.tls, AllowInsecureAuth: true})
 			}
 			cfg := configFor(srv)
 			cfg.Settings.Authentication = tc.auth

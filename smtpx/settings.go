@@ -2,6 +2,7 @@ package smtpx
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -160,4 +161,13 @@ func hostProblem(host string) string {
 		return "must not include the port; put it in the port field"
 	}
 	return ""
+}
+
+// Format prints s with the password redacted, whatever the verb: fmt
+// would otherwise print a Secret raw under verbs such as %d.
+func (s Settings) Format(f fmt.State, verb rune) {
+	type settings Settings // the same fields, without this method
+	p := settings(s)
+	p.Password = notify.Secret(s.Password.String())
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }

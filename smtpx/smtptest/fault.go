@@ -123,7 +123,9 @@ func (s *Server) inject(cmd Command, c *smtp.Conn) error {
 }
 
 func (s *Server) answer(cmd Command, r *reply, delay time.Duration, c *smtp.Conn) error {
-	s.busy.Add(1)
+	if !s.enter() {
+		return s.drop(c)
+	}
 	defer s.busy.Done()
 	if delay > 0 {
 		s.sleep(delay)

@@ -91,6 +91,7 @@ type Server struct {
 	accepted int
 	faults   map[Command][]reply
 	delay    time.Duration
+	stopping bool // Close has begun: no new busy work
 }
 
 // NewServer starts a server on 127.0.0.1 on a free port. Like
@@ -237,12 +238,28 @@ func (s *Server) CloseConnections() {
 // work to finish. It is safe to call more than once.
 func (s *Server) Close() {
 	s.closing.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
 		close(s.closed)
 		_ = s.smtp.Close()
+		// Serve may not have registered the listener with go-smtp yet.
+		_ = s.listener.Close()
 		<-s.served
 		s.CloseConnections()
 		s.busy.Wait()
 	})
+}
+
+// enter registers blocking work with busy, unless Close has begun.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.busy.Add(1)
+	return true
 }
 
 // sleep waits for d, or until the server closes; d < 0 waits for the
