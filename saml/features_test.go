@@ -166,6 +166,7 @@ func TestPinnedCertificateDates(t *testing.T) {
 	require.NoError(t, err, "a pinned certificate is trusted whatever its dates")
 	require.Len(t, a.Warnings, 1)
 	assert.Contains(t, a.Warnings[0], "valid from")
+	assert.Contains(t, a.Report.Checks[4].Detail, "warning: ", "the debug report warns too")
 
 	strict := newHarnessFor(t, expired, func(c *saml.Config) { c.CheckCertificateDates = true })
 	_, err = strict.verify(t, strict.xml(t, signedBoth))

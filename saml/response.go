@@ -226,10 +226,15 @@ func (v *verification) verifySignature(signed, sigEl *etree.Element) (*etree.Ele
 		if v.sp.cfg.CheckCertificateDates {
 			return nil, newError(CodeSignature, "%s, and certificate dates are checked", msg)
 		}
-		v.warnings = appendUnique(v.warnings, msg+"; it is trusted because it is pinned, but ask the IdP admin to rotate it")
+		msg += "; it is trusted because it is pinned, but ask the IdP admin to rotate it"
+		v.warnings = appendUnique(v.warnings, msg)
 	}
 	v.passed(func() string {
-		return fmt.Sprintf("%s and %s, verified with the pinned certificate %q (serial %s)", sig.method, sig.digest, tc.cert.Subject.CommonName, tc.cert.SerialNumber)
+		detail := fmt.Sprintf("%s and %s, verified with the pinned certificate %q (serial %s)", sig.method, sig.digest, tc.cert.Subject.CommonName, tc.cert.SerialNumber)
+		if len(v.warnings) > 0 {
+			detail += "; warning: " + v.warnings[len(v.warnings)-1]
+		}
+		return detail
 	})
 	return verified, nil
 }

@@ -1,0 +1,325 @@
+// Command samlcheck verifies SAMLResponses offline and says why a login
+// fails, the way the service provider would at its ACS.
+//
+//	go run ./examples/samlcheck [flags] [FILE ...]
+//
+// Each FILE (standard input when there is none) holds one SAMLResponse, as
+// the IdP posted it (base64) or as raw XML. For each it prints one JSON line,
+// in input order:
+//
+//	{"file":F,"valid":true,"assertion":{"id":..,"issuer":..,"nameID":..,"nameIDFormat":..,"sessionIndex":..,"attributes":{NAME:[VALUES]}}}
+//	{"file":F,"valid":false,"error":{"code":C,"message":M}}
+//
+// With -debug each line also has "checks": every check in order with its
+// outcome and detail. With -plan each valid line also has "plan": the team
+// sync Diff the login would apply (package mapping) to the directory snapshot
+// in the plan file, with the mapping settings of the -mapping file. All
+// inputs share one replay cache, so a response given twice is a replay.
+//
+// The exit status is 0 when every input is valid, 1 when any is invalid and
+// 2 on a usage or I/O error.
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/siteadmin/integrations/mapping/mappingtest"
+	"github.com/siteadmin/integrations/saml"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitValid   = 0
+	exitInvalid = 1
+	exitUsage   = 2
+)
+
+// options are the command-line flags.
+type options struct {
+	idpMetadata, idpEntityID, spEntityID, acsURL string
+	idpCerts, requestIDs                         list
+	allowIdPInitiated, allowSHA1, debug          bool
+	now                                          string
+	skew                                         time.Duration
+	planFile, mappingFile                        string
+}
+
+// list is a repeatable string flag.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+// usageError is a mistake in the command line or an unreadable file.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("samlcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.idpMetadata, "idp-metadata", "", "IdP metadata `FILE` (EntityDescriptor or EntitiesDescriptor)")
+	fs.Var(&o.idpCerts, "idp-cert", "IdP signing certificate(s), PEM `FILE`; repeatable")
+	fs.StringVar(&o.idpEntityID, "idp-entity-id", "", "IdP entity `ID` (required with -idp-cert; picks the entity in an aggregate)")
+	fs.StringVar(&o.spEntityID, "sp-entity-id", "", "this service provider's entity `ID` (the audience)")
+	fs.StringVar(&o.acsURL, "acs-url", "", "this service provider's ACS `URL`")
+	fs.Var(&o.requestIDs, "request-id", "outstanding AuthnRequest `ID`; repeatable")
+	fs.BoolVar(&o.allowIdPInitiated, "allow-idp-initiated", false, "accept responses without InResponseTo")
+	fs.StringVar(&o.now, "now", "", "verify as of this RFC 3339 `time` (default: now)")
+	fs.DurationVar(&o.skew, "skew", saml.DefaultClockSkew, "allowed clock skew")
+	fs.BoolVar(&o.allowSHA1, "allow-sha1", false, "accept SHA-1 signatures and digests")
+	fs.BoolVar(&o.debug, "debug", false, `add every check to the output ("checks")`)
+	fs.StringVar(&o.planFile, "plan", "", `directory snapshot JSON `+"`FILE`"+`: add the team sync Diff ("plan")`)
+	fs.StringVar(&o.mappingFile, "mapping", "", "mapping settings JSON `FILE` for -plan (default: the defaults)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: samlcheck [flags] [FILE ...]\n\nVerifies each SAMLResponse (base64 or XML; standard input without FILE) and prints one JSON line per input.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	c, err := newChecker(o)
+	if err != nil {
+		fmt.Fprintln(stderr, "samlcheck:", err)
+		return exitUsage
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	status := exitValid
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, name := range files {
+		data, err := readInput(name, stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "samlcheck:", err)
+			status = exitUsage
+			continue
+		}
+		line, err := c.check(ctx, name, string(data))
+		if err != nil { // the response is valid, but -plan failed
+			fmt.Fprintf(stderr, "samlcheck: %s: -plan: %v\n", name, err)
+			status = exitUsage
+		}
+		if err := enc.Encode(line); err != nil {
+			fmt.Fprintln(stderr, "samlcheck:", err)
+			return exitUsage
+		}
+		if !line.Valid && status == exitValid {
+			status = exitInvalid
+		}
+	}
+	return status
+}
+
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(stdin, 64<<20))
+	}
+	return os.ReadFile(name)
+}
+
+// checker verifies inputs with one service provider, so that they share its
+// replay cache.
+type checker struct {
+	sp        *saml.ServiceProvider
+	requestID []string
+	snapshot  []byte // -plan
+	mapping   []byte // -mapping
+}
+
+func newChecker(o options) (*checker, error) {
+	if o.spEntityID == "" || o.acsURL == "" {
+		return nil, usagef("-sp-entity-id and -acs-url are required")
+	}
+	idp, err := loadIdP(o)
+	if err != nil {
+		return nil, err
+	}
+	clock := time.Now
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339, o.now)
+		if err != nil {
+			return nil, usagef("-now %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", o.now)
+		}
+		clock = func() time.Time { return t }
+	}
+	if o.skew < 0 {
+		return nil, usagef("-skew must not be negative")
+	}
+	c := &checker{requestID: o.requestIDs}
+	if o.mappingFile != "" && o.planFile == "" {
+		return nil, usagef("-mapping needs -plan")
+	}
+	if o.planFile != "" {
+		if c.snapshot, err = os.ReadFile(o.planFile); err != nil {
+			return nil, err
+		}
+		if _, err := mappingtest.ParseSnapshot(c.snapshot); err != nil {
+			return nil, fmt.Errorf("-plan %s: %w", o.planFile, err)
+		}
+		if o.mappingFile != "" {
+			if c.mapping, err = os.ReadFile(o.mappingFile); err != nil {
+				return nil, err
+			}
+			if _, err := mappingtest.ParseConfig(c.mapping); err != nil {
+				return nil, fmt.Errorf("-mapping %s: %w", o.mappingFile, err)
+			}
+		}
+	}
+	skew := o.skew
+	if skew == 0 {
+		skew = time.Nanosecond // 0 means "default" to the SDK; the flag means none
+	}
+	c.sp, err = saml.NewServiceProvider(saml.Config{
+		EntityID:          o.spEntityID,
+		ACSURL:            o.acsURL,
+		IdP:               *idp,
+		Clock:             clock,
+		ClockSkew:         skew,
+		AllowIdPInitiated: o.allowIdPInitiated,
+		AllowSHA1:         o.allowSHA1,
+		Debug:             o.debug,
+	})
+	return c, err
+}
+
+// loadIdP builds the trusted IdP from -idp-metadata and/or -idp-cert.
+func loadIdP(o options) (*saml.IdentityProvider, error) {
+	idp := &saml.IdentityProvider{EntityID: o.idpEntityID}
+	if o.idpMetadata != "" {
+		data, err := os.ReadFile(o.idpMetadata)
+		if err != nil {
+			return nil, err
+		}
+		if idp, err = saml.ParseIdPMetadata(data, o.idpEntityID); err != nil {
+			return nil, err
+		}
+	} else if len(o.idpCerts) == 0 {
+		return nil, usagef("give the IdP's trust: -idp-metadata FILE, or -idp-cert FILE with -idp-entity-id ID")
+	}
+	if idp.EntityID == "" {
+		return nil, usagef("-idp-cert needs -idp-entity-id")
+	}
+	for _, name := range o.idpCerts {
+		certs, err := readCertificates(name)
+		if err != nil {
+			return nil, err
+		}
+		idp.Certificates = append(idp.Certificates, certs...)
+	}
+	return idp, nil
+}
+
+// readCertificates reads every CERTIFICATE block of a PEM file.
+func readCertificates(name string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", name)
+	}
+	return certs, nil
+}
+
+// result is one output line.
+type result struct {
+	File      string          `json:"file"`
+	Valid     bool            `json:"valid"`
+	Assertion *assertionJSON  `json:"assertion,omitempty"`
+	Error     *errorJSON      `json:"error,omitempty"`
+	Checks    []saml.Check    `json:"checks,omitempty"`
+	Plan      json.RawMessage `json:"plan,omitempty"`
+}
+
+type assertionJSON struct {
+	ID           string              `json:"id"`
+	Issuer       string              `json:"issuer"`
+	NameID       string              `json:"nameID"`
+	NameIDFormat string              `json:"nameIDFormat"`
+	SessionIndex string              `json:"sessionIndex"`
+	Attributes   map[string][]string `json:"attributes"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// check verifies one input and, with -plan, plans its login. The error is
+// only for a failed plan: a rejected response is a line with valid false.
+func (c *checker) check(ctx context.Context, file, form string) (result, error) {
+	line := result{File: file}
+	a, err := c.sp.Verify(ctx, form, c.requestID...)
+	if err != nil {
+		var se *saml.Error
+		if !errors.As(err, &se) {
+			se = &saml.Error{Code: saml.CodeMalformed, Message: err.Error()}
+		}
+		line.Error = &errorJSON{Code: string(se.Code), Message: se.Message}
+		if se.Report != nil {
+			line.Checks = nonNil(se.Report.Checks)
+		}
+		return line, nil
+	}
+	line.Valid = true
+	line.Assertion = &assertionJSON{
+		ID: a.ID, Issuer: a.Issuer, NameID: a.NameID.Value, NameIDFormat: a.NameID.Format,
+		SessionIndex: a.SessionIndex, Attributes: a.Attributes,
+	}
+	if a.Report != nil {
+		line.Checks = nonNil(a.Report.Checks)
+	}
+	if c.snapshot != nil {
+		diff, err := mappingtest.PlanFiles(ctx, c.snapshot, c.mapping, a.NameID.Value, a.Attributes)
+		if err != nil {
+			return line, err
+		}
+		if line.Plan, err = json.Marshal(diff); err != nil {
+			return line, err
+		}
+	}
+	return line, nil
+}
+
+func nonNil(c []saml.Check) []saml.Check {
+	if c == nil {
+		return []saml.Check{}
+	}
+	return c
+}
