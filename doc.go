@@ -22,7 +22,10 @@
 //
 //	a, err := sp.Verify(ctx, r.PostFormValue("SAMLResponse"), requestIDs...)
 //	if err != nil { ... } // err.(*saml.Error).Code says which rule failed
-//	diff, err := mapping.Sync(ctx, cfg, store, user, mapping.Attributes(a.Attributes))
+//	diff, err := cfg.Sync(ctx, store, mapping.Login{
+//		NameID:     a.NameID.Value,
+//		Attributes: mapping.Attributes(a.Attributes),
+//	})
 //	log.Print(diff) // every change and why
 //
 // examples/quickstart runs the whole flow on the bundled fakes.
