@@ -13,7 +13,8 @@ type Attributes map[string][]string
 type teamValues struct {
 	present bool     // the team attribute is in the assertion
 	overage bool     // Azure AD's group overage claim is in the assertion
-	values  []string // distinct values in first-seen order, the role removed
+	values  []string       // distinct values in first-seen order, the role removed
+	index   map[string]int // position of each value in values
 	role    bool     // the site-admin role is among the values
 	dnLike  []string // raw values that look like LDAP DNs split at commas
 }
@@ -29,7 +30,8 @@ func (c Config) teamValues(attrs Attributes) teamValues {
 	_, overage := attrs[GroupOverageClaim]
 	tv := teamValues{present: present, overage: overage}
 	role := c.siteAdminRole()
-	seen := make(map[string]struct{}, len(raw))
+	tv.index = make(map[string]int, len(raw))
+	tv.values = make([]string, 0, len(raw))
 	use := func(v string) {
 		if v == "" {
 			return
@@ -38,10 +40,10 @@ func (c Config) teamValues(attrs Attributes) teamValues {
 			tv.role = true
 			return
 		}
-		if _, dup := seen[v]; dup {
+		if _, dup := tv.index[v]; dup {
 			return
 		}
-		seen[v] = struct{}{}
+		tv.index[v] = len(tv.values)
 		tv.values = append(tv.values, v)
 	}
 	for _, r := range raw {

@@ -1,9 +1,9 @@
 package mapping
 
 import (
-	"cmp"
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // Diff is what one login changes for one user, and why. Every change and
@@ -195,20 +195,67 @@ func (d *Diff) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// sort puts every list of d in its documented order.
+// sort puts every list of d in its documented order, and drops the second
+// of two adds of one team (a directory may list a team twice). Lists the
+// planner built in order are only checked.
 func (d *Diff) sort() {
-	slices.SortFunc(d.Add, func(a, b TeamAdd) int {
-		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Team, b.Team))
+	byTeam := func(a, b TeamRemoval) int { return compareTeams(a.Org, a.Name, a.Team, b.Org, b.Name, b.Team) }
+	sortFunc(d.Add, func(a, b TeamAdd) int { return compareTeams(a.Org, a.Name, a.Team, b.Org, b.Name, b.Team) })
+	d.Add = slices.CompactFunc(d.Add, func(a, b TeamAdd) bool { return a.Team == b.Team })
+	sortFunc(d.Remove, byTeam)
+	sortFunc(d.Blocked, byTeam)
+	sortFunc(d.Ignored, compareIgnored)
+	sortFunc(d.Warnings, func(a, b Warning) int {
+		if c := strings.Compare(string(a.Code), string(b.Code)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Detail, b.Detail)
 	})
-	byTeam := func(a, b TeamRemoval) int {
-		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Team, b.Team))
+}
+
+func sortFunc[T any](s []T, cmp func(a, b T) int) {
+	if !slices.IsSortedFunc(s, cmp) {
+		slices.SortFunc(s, cmp)
 	}
-	slices.SortFunc(d.Remove, byTeam)
-	slices.SortFunc(d.Blocked, byTeam)
-	slices.SortFunc(d.Ignored, func(a, b IgnoredValue) int {
-		return cmp.Or(cmp.Compare(a.Attribute, b.Attribute), cmp.Compare(a.Value, b.Value), cmp.Compare(a.Reason, b.Reason))
-	})
-	slices.SortFunc(d.Warnings, func(a, b Warning) int {
-		return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.Detail, b.Detail))
-	})
+}
+
+func compareIgnored(a, b IgnoredValue) int {
+	if c := strings.Compare(a.Attribute, b.Attribute); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Value, b.Value); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.Reason), string(b.Reason))
+}
+
+// mergeIgnored merges two sorted lists into one.
+func mergeIgnored(a, b []IgnoredValue) []IgnoredValue {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]IgnoredValue, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if compareIgnored(a[0], b[0]) <= 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// compareTeams orders teams by organization, name and ID. It compares
+// lazily: most pairs differ in the organization or the name.
+func compareTeams(orgA, nameA, idA, orgB, nameB, idB string) int {
+	if c := strings.Compare(orgA, orgB); c != 0 {
+		return c
+	}
+	if c := strings.Compare(nameA, nameB); c != 0 {
+		return c
+	}
+	return strings.Compare(idA, idB)
 }
