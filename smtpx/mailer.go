@@ -95,7 +95,7 @@ func (c Config) withDefaults() Config {
 // open between messages (see Config.IdleTimeout), so a batch goes over
 // one connection, and is safe for concurrent use. Close it when done.
 type Mailer struct {
-	cfg       Config
+	cfg       *Config // a pointer, so that even a copy of a Mailer never prints the password
 	tlsConfig *tls.Config
 
 	mu     sync.Mutex
@@ -120,7 +120,7 @@ func NewMailer(cfg Config) (*Mailer, error) {
 		name = cfg.Settings.Host
 	}
 	return &Mailer{
-		cfg:       cfg,
+		cfg:       &cfg,
 		tlsConfig: &tls.Config{ServerName: name, RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
 		wake:      make(chan struct{}),
 	}, nil

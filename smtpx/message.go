@@ -65,7 +65,7 @@ func addressProblem(s string) string {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] == 0x7f {
-			return "must not contain spaces or control characters"
+			return "must be a bare address such as noreply@example.com, without spaces, a display name or control characters"
 		}
 	}
 	a, err := mail.ParseAddress(s)

@@ -218,6 +218,13 @@ func (s *Server) Connections() int {
 	return s.accepted
 }
 
+// OpenConnections returns how many client connections are open now.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // CloseConnections drops every open client connection without a word,
 // as a server does when it restarts or times out an idle client. The
 // server keeps accepting new connections.
