@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
@@ -36,6 +37,20 @@ type Config struct {
 	// IdP is the identity provider this service provider trusts, as
 	// returned by ParseIdPMetadata or filled from the admin's settings.
 	IdP IdentityProvider
+
+	// SigningKey and SigningCertificate are this service provider's key
+	// pair for signing AuthnRequests and LogoutRequests; the certificate
+	// is published in the SP metadata. Optional: without them requests go
+	// unsigned. The key must be RSA or ECDSA and match the certificate.
+	SigningKey         crypto.Signer
+	SigningCertificate *x509.Certificate
+	// DecryptionKeys are the RSA keys encrypted assertions may be
+	// encrypted to, the current one first; keep the previous key during a
+	// rotation. Optional: without them an encrypted assertion is refused.
+	DecryptionKeys []*rsa.PrivateKey
+	// EncryptionCertificate is published in the SP metadata for the IdP to
+	// encrypt to; it must hold DecryptionKeys[0]'s public key. Optional.
+	EncryptionCertificate *x509.Certificate
 
 	// Clock returns the current time. Default: time.Now.
 	Clock func() time.Time
@@ -151,6 +166,30 @@ func (cfg *Config) validate() error {
 			field(fmt.Sprintf("IdP.Certificates[%d]", i), "has a %T key; only RSA and ECDSA are supported", c.PublicKey)
 		}
 	}
+	if (cfg.SigningKey == nil) != (cfg.SigningCertificate == nil) {
+		field("SigningKey", "SigningKey and SigningCertificate go together: set both or neither")
+	} else if cfg.SigningKey != nil && !samePublicKey(cfg.SigningKey.Public(), cfg.SigningCertificate.PublicKey) {
+		field("SigningCertificate", "does not hold SigningKey's public key")
+	}
+	if cfg.SigningKey != nil {
+		switch cfg.SigningKey.Public().(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			field("SigningKey", "is a %T key; only RSA and ECDSA are supported", cfg.SigningKey.Public())
+		}
+	}
+	for i, k := range cfg.DecryptionKeys {
+		if k == nil {
+			field(fmt.Sprintf("DecryptionKeys[%d]", i), "is nil")
+		}
+	}
+	if cfg.EncryptionCertificate != nil {
+		if len(cfg.DecryptionKeys) == 0 || cfg.DecryptionKeys[0] == nil {
+			field("EncryptionCertificate", "is set but DecryptionKeys is empty: the SP could not decrypt what the IdP encrypts to it")
+		} else if !samePublicKey(&cfg.DecryptionKeys[0].PublicKey, cfg.EncryptionCertificate.PublicKey) {
+			field("EncryptionCertificate", "does not hold DecryptionKeys[0]'s public key")
+		}
+	}
 	if cfg.ClockSkew < 0 {
 		field("ClockSkew", "must not be negative, got %v", cfg.ClockSkew)
 	}
@@ -158,6 +197,11 @@ func (cfg *Config) validate() error {
 		field("MaxResponseSize", "must not be negative, got %d", cfg.MaxResponseSize)
 	}
 	return errors.Join(errs...)
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
 }
 
 func checkURL(s string) error {
