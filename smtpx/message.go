@@ -234,9 +234,10 @@ func formatAddressList(v string) (string, error) {
 }
 
 // encodeText makes v safe as an unstructured header value (RFC 5322
-// section 3.2.5): printable ASCII with no overlong word is kept as is;
-// anything else, CR and LF included, becomes RFC 2047 encoded words, so
-// it can never start a new header line.
+// section 3.2.5). Plain words of printable ASCII separated by single
+// spaces are kept as is; anything else (CR and LF included, and spacing
+// that folding or parsers would change) becomes RFC 2047 encoded words,
+// so it can never start a new header line and decodes to v exactly.
 func encodeText(v string) string {
 	if isPlainText(v) {
 		return v
@@ -245,13 +246,16 @@ func encodeText(v string) string {
 }
 
 func isPlainText(v string) bool {
-	if strings.Contains(v, "=?") {
-		return false // would be read as an encoded word
+	if v == "" {
+		return true
+	}
+	if strings.Contains(v, "=?") || strings.Contains(v, "  ") || v[0] == ' ' || v[len(v)-1] == ' ' {
+		return false // read as an encoded word, or spacing that unfolding would change
 	}
 	run := 0
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if (c < ' ' && c != '\t') || c > '~' {
+		if c < ' ' || c > '~' {
 			return false
 		}
 		if c == ' ' {
