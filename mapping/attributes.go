@@ -11,12 +11,12 @@ type Attributes map[string][]string
 
 // teamValues is what the team attribute asserts, after splitting.
 type teamValues struct {
-	present bool     // the team attribute is in the assertion
-	overage bool     // Azure AD's group overage claim is in the assertion
-	values  []string       // distinct values in first-seen order, the role removed
-	index   map[string]int // position of each value in values
-	role    bool     // the site-admin role is among the values
-	dnLike  []string // raw values that look like LDAP DNs split at commas
+	present bool         // the team attribute is in the assertion
+	overage bool         // Azure AD's group overage claim is in the assertion
+	values  []string     // distinct values in first-seen order, the role removed
+	index   *stringIndex // numbers values
+	role    bool         // the site-admin role is among the values
+	dnLike  []string     // raw values that look like LDAP DNs split at commas
 }
 
 // teamValues reads the team attribute. It returns the zero value when the
@@ -30,21 +30,13 @@ func (c Config) teamValues(attrs Attributes) teamValues {
 	_, overage := attrs[GroupOverageClaim]
 	tv := teamValues{present: present, overage: overage}
 	role := c.siteAdminRole()
-	tv.index = make(map[string]int, len(raw))
-	tv.values = make([]string, 0, len(raw))
+	pieces := make([]string, 0, len(raw))
 	use := func(v string) {
-		if v == "" {
-			return
-		}
 		if v == role {
 			tv.role = true
-			return
+		} else if v != "" {
+			pieces = append(pieces, v)
 		}
-		if _, dup := tv.index[v]; dup {
-			return
-		}
-		tv.index[v] = len(tv.values)
-		tv.values = append(tv.values, v)
 	}
 	for _, r := range raw {
 		if c.NoCommaSplit || !strings.Contains(r, ",") {
@@ -66,6 +58,8 @@ func (c Config) teamValues(attrs Attributes) teamValues {
 			tv.dnLike = append(tv.dnLike, r)
 		}
 	}
+	tv.index = newStringIndex(pieces)
+	tv.values = tv.index.keys
 	return tv
 }
 

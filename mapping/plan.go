@@ -68,11 +68,11 @@ func (c Config) Plan(in Input) (Diff, error) {
 	if err := c.Validate(); err != nil {
 		return Diff{}, err
 	}
-	member, err := userTeams(in)
+	member, use, err := userTeams(in)
 	if err != nil {
 		return Diff{}, err
 	}
-	p := planner{cfg: c, in: in, member: member}
+	p := planner{cfg: c, in: in, member: member, useTeam: use}
 	if in.User == nil {
 		p.d.NewUser = true
 	} else {
@@ -96,26 +96,42 @@ func (c Config) Plan(in Input) (Diff, error) {
 type planner struct {
 	cfg         Config
 	in          Input
-	member      map[string]*Team // the user's teams by ID
-	teamIgnored []IgnoredValue   // team values that matched nothing, sorted
+	member      *stringIndex   // the user's team IDs
+	useTeam     []bool         // per User.Teams: false for a repeated record
+	teamIgnored []IgnoredValue // team values that matched nothing, sorted
 	d           Diff
 }
 
-// userTeams indexes the user's teams by ID, checking that a team listed
-// twice is the same record.
-func userTeams(in Input) (map[string]*Team, error) {
+// userTeams indexes the user's teams by ID and returns, for each of
+// User.Teams, whether to use it: false for the second record of a team
+// listed twice, which must be the same record.
+func userTeams(in Input) (*stringIndex, []bool, error) {
 	if in.User == nil {
-		return nil, nil
+		return newStringIndex(nil), nil, nil
 	}
-	member := make(map[string]*Team, len(in.User.Teams))
+	ids := make([]string, len(in.User.Teams))
 	for i := range in.User.Teams {
-		t := &in.User.Teams[i]
-		if err := sameTeam(member[t.ID], t, "User.Teams"); err != nil {
-			return nil, err
-		}
-		member[t.ID] = t
+		ids[i] = in.User.Teams[i].ID
 	}
-	return member, nil
+	index, nums := numberStrings(ids)
+	use := make([]bool, len(ids))
+	first := make([]int32, len(index.keys))
+	seen := 0
+	for i, n := range nums {
+		t := &in.User.Teams[i]
+		switch {
+		case n < 0:
+			return nil, nil, sameTeam(nil, t, "User.Teams")
+		case int(n) == seen:
+			first[n], use[i] = int32(i), true
+			seen++
+		default:
+			if err := sameTeam(&in.User.Teams[first[n]], t, "User.Teams"); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return index, use, nil
 }
 
 // sameTeam checks a team record t against an earlier record of the same
@@ -285,7 +301,7 @@ func (p *planner) matchTeams(attr string, tv teamValues) error {
 		leave = make([]hit, 0, len(p.in.User.Teams))
 		for i := range p.in.User.Teams {
 			t := &p.in.User.Teams[i]
-			if p.member[t.ID] != t {
+			if !p.useTeam[i] {
 				continue // listed twice
 			}
 			switch by := m.match(t); {
@@ -304,18 +320,17 @@ func (p *planner) matchTeams(attr string, tv teamValues) error {
 		if t.ID == "" {
 			return sameTeam(nil, t, "Teams")
 		}
-		if _, mine := p.member[t.ID]; mine {
-			continue // User.Teams has it
-		}
 		if by := m.match(t); by != noMatch {
-			join = append(join, hit{t, by})
+			if _, mine := p.member.find(t.ID); !mine {
+				join = append(join, hit{t, by})
+			}
 		}
 	}
 	p.d.Add = make([]TeamAdd, 0, len(join))
 	for _, h := range sortHits(join) {
-		a := TeamAdd{Team: h.t.ID, Org: h.t.Org, Name: h.t.Name, MatchedBy: MatchName, Value: h.t.Name}
-		if h.by != MatchName {
-			a.MatchedBy, a.Value = h.by, h.t.SSOTeamID
+		a := TeamAdd{Team: h.t.ID, Org: h.t.Org, Name: h.t.Name, MatchedBy: h.by.Match(), Value: h.t.Name}
+		if h.by != byName {
+			a.Value = h.t.SSOTeamID
 		}
 		p.d.Add = append(p.d.Add, a)
 	}
@@ -328,17 +343,69 @@ func (p *planner) matchTeams(attr string, tv teamValues) error {
 // hit is a team and how a value matched it.
 type hit struct {
 	t  *Team
-	by Match
+	by matchCode
 }
 
-// noMatch is the Match of a team no value matched.
-const noMatch Match = ""
+// matchCode is a Match in one byte, to keep hits small.
+type matchCode uint8
 
-// sortHits sorts hits by organization, team name and team ID, swapping
-// only pointers.
+const (
+	noMatch matchCode = iota
+	byName
+	bySSOTeamID
+	byOwnersRoleID
+)
+
+// Match returns the Match the code stands for.
+func (c matchCode) Match() Match {
+	return [...]Match{"", MatchName, MatchSSOTeamID, MatchOwnersRoleID}[c]
+}
+
+// sortHits sorts hits by organization, team name and team ID. It copies
+// each team's sort key into one contiguous string first, so that the
+// comparisons read compact memory rather than strings scattered over the
+// heap (see stringIndex); keys holding a NUL byte, which the encoding
+// needs as a separator, fall back to comparing the fields.
 func sortHits(hits []hit) []hit {
-	slices.SortFunc(hits, func(a, b hit) int { return compareTeams(a.t.Org, a.t.Name, a.t.ID, b.t.Org, b.t.Name, b.t.ID) })
+	if len(hits) < 2 {
+		return hits
+	}
+	size := 0
+	for _, h := range hits {
+		if strings.IndexByte(h.t.Org, 0) >= 0 || strings.IndexByte(h.t.Name, 0) >= 0 || strings.IndexByte(h.t.ID, 0) >= 0 {
+			slices.SortFunc(hits, func(a, b hit) int { return compareTeams(a.t.Org, a.t.Name, a.t.ID, b.t.Org, b.t.Name, b.t.ID) })
+			return hits
+		}
+		size += len(h.t.Org) + len(h.t.Name) + len(h.t.ID) + 2
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, h := range hits {
+		b.WriteString(h.t.Org)
+		b.WriteByte(0)
+		b.WriteString(h.t.Name)
+		b.WriteByte(0)
+		b.WriteString(h.t.ID)
+	}
+	all := b.String()
+	keyed := make([]keyedHit, len(hits))
+	off := 0
+	for i, h := range hits {
+		n := len(h.t.Org) + len(h.t.Name) + len(h.t.ID) + 2
+		keyed[i] = keyedHit{all[off : off+n], h}
+		off += n
+	}
+	slices.SortFunc(keyed, func(a, b keyedHit) int { return strings.Compare(a.key, b.key) })
+	for i := range keyed {
+		hits[i] = keyed[i].hit
+	}
 	return hits
+}
+
+// keyedHit is a hit with its sort key: organization, NUL, name, NUL, ID.
+type keyedHit struct {
+	key string
+	hit
 }
 
 func removals(hits []hit, r Reason) []TeamRemoval {
@@ -360,35 +427,35 @@ const (
 
 // matcher matches teams against the asserted values.
 type matcher struct {
-	index map[string]int // value -> position
-	state []uint8        // per value: matched, namesOwners
+	index *stringIndex // numbers the values
+	state []uint8      // per value: matched, namesOwners
 }
 
 // match returns how t matches a value, if it does, and records it.
-func (m *matcher) match(t *Team) Match {
-	nameAt, byName := m.index[t.Name]
-	ssoAt, bySSO := -1, false
+func (m *matcher) match(t *Team) matchCode {
+	nameAt, nameHit := m.index.find(t.Name)
+	ssoAt, ssoHit := -1, false
 	if t.SSOTeamID != "" {
-		ssoAt, bySSO = m.index[t.SSOTeamID]
+		ssoAt, ssoHit = m.index.find(t.SSOTeamID)
 	}
 	switch {
 	case t.Owners:
-		if byName && (!bySSO || nameAt != ssoAt) {
+		if nameHit && (!ssoHit || nameAt != ssoAt) {
 			m.state[nameAt] |= namesOwners
 		}
-		if bySSO {
+		if ssoHit {
 			m.state[ssoAt] |= matched
-			return MatchOwnersRoleID
+			return byOwnersRoleID
 		}
-	case byName:
+	case nameHit:
 		m.state[nameAt] |= matched
-		if bySSO {
+		if ssoHit {
 			m.state[ssoAt] |= matched
 		}
-		return MatchName
-	case bySSO:
+		return byName
+	case ssoHit:
 		m.state[ssoAt] |= matched
-		return MatchSSOTeamID
+		return bySSOTeamID
 	}
 	return noMatch
 }
