@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations/smtpx"
+)
+
+const emailUsage = `usage: sendtest email -host H [-port P] [-tls starttls|tls|none] [-auth none|plain|login]
+                      [-username U] [-ca FILE] [-server-name NAME] [-allow-insecure-auth]
+                      -sender ADDR -to ADDR [-timeout 30s] [-attempts 3] [-retry-wait 1s]
+
+Sends a test email with the given SMTP settings, as the admin page's
+"Send test email to" button does, and prints one JSON line:
+
+  {"ok":true,"id":MESSAGE_ID,"attempts":N}
+  {"ok":false,"error":{"code":C,"message":M,"temporary":B},"attempts":N}
+
+The password comes from SMTP_PASSWORD. Error codes: settings (with
+"fields":{NAME:PROBLEM}), dial, tls, auth, rejected, temporary, timeout.
+Temporary failures are tried again, up to -attempts in all, within
+-timeout. The steps (connected, TLS, authenticated, accepted) go to
+stderr. Exit status: 0 sent, 1 not sent, 2 invalid settings or usage.
+
+`
+
+// emailResult is the line runEmail prints.
+type emailResult struct {
+	OK       bool        `json:"ok"`
+	ID       string      `json:"id,omitempty"`
+	Error    *emailError `json:"error,omitempty"`
+	Attempts int         `json:"attempts"`
+}
+
+type emailError struct {
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Temporary bool              `json:"temporary"`
+	Fields    map[string]string `json:"fields,omitempty"` // settings: flag or variable -> problem
+}
+
+// runEmail is the "email" subcommand: it reads the flags in args and the
+// password through getenv, sends a test email with smtpx.SendTest
+// (again while the failure is temporary), prints one JSON line to stdout
+// and the steps to stderr, and returns the exit status: 0 sent, 1 not
+// sent, 2 invalid settings or usage.
+func runEmail(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("email", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, emailUsage)
+		fs.PrintDefaults()
+	}
+	host := fs.String("host", "", "the SMTP server's host name or IP address (required)")
+	port := fs.Int("port", 0, "the server's port (default 465 with -tls tls, else 587)")
+	tlsMode := fs.String("tls", "", `"starttls" (required STARTTLS), "tls" (implicit TLS) or "none" (default tls on port 465, else starttls)`)
+	auth := fs.String("auth", "none", `"none", "plain" or "login"`)
+	username := fs.String("username", "", "the AUTH username; the password comes from SMTP_PASSWORD")
+	caFile := fs.String("ca", "", "a PEM file of CA certificates to trust instead of the system's")
+	serverName := fs.String("server-name", "", "the name the server's certificate must carry (default -host)")
+	insecure := fs.Bool("allow-insecure-auth", false, "allow AUTH over an unencrypted connection (-tls none)")
+	sender := fs.String("sender", "", "the sender: a bare address such as noreply@example.com (required)")
+	to := fs.String("to", "", "the recipient: a bare address (required)")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long, attempts included")
+	attempts := fs.Int("attempts", 3, "how many times to try while the failure is temporary")
+	retryWait := fs.Duration("retry-wait", time.Second, "the wait before the second attempt, doubled for each later one")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: err.Error()}})
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: "unexpected arguments: " + strings.Join(fs.Args(), " ")}})
+	}
+
+	fields := map[string]string{}
+	if *port == 0 {
+		*port = 587
+		if *tlsMode == string(smtpx.TLSImplicit) {
+			*port = 465
+		}
+	}
+	cfg := smtpx.Config{
+		Settings: smtpx.Settings{
+			Enabled:        true,
+			Sender:         *sender,
+			Host:           *host,
+			Port:           *port,
+			Authentication: smtpx.Auth(*auth),
+			Username:       *username,
+			TLS:            smtpx.TLSMode(*tlsMode),
+		},
+		ServerName:        *serverName,
+		AllowInsecureAuth: *insecure,
+	}
+	if cfg.Settings.Authentication != smtpx.AuthNone && cfg.Settings.Authentication != "" {
+		cfg.Settings.Password = notify.Secret(getenv("SMTP_PASSWORD"))
+	}
+	if *caFile != "" {
+		pool, problem := readCAs(*caFile)
+		if problem != "" {
+			fields["ca"] = problem
+		}
+		cfg.RootCAs = pool
+	}
+	if *timeout <= 0 {
+		fields["timeout"] = "must be positive"
+	}
+	if *attempts < 1 {
+		fields["attempts"] = "must be at least 1"
+	}
+	if *retryWait < 0 {
+		fields["retry-wait"] = "must not be negative"
+	}
+	if len(fields) > 0 {
+		for name, problem := range emailFields(cfg.Validate()) {
+			fields[name] = problem
+		}
+		return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: emailFieldMessage(fields), Fields: fields}})
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	wait := *retryWait
+	for n := 1; ; n++ {
+		rep, err := smtpx.SendTest(ctx, cfg, *to)
+		for _, step := range rep.Steps {
+			status := "ok"
+			if !step.OK {
+				status = "FAILED"
+			}
+			fmt.Fprintf(stderr, "sendtest: attempt %d: %s: %s: %s\n", n, step.Name, status, step.Detail)
+		}
+		if err == nil {
+			return printEmail(stdout, 0, emailResult{OK: true, ID: rep.MessageID, Attempts: n})
+		}
+		if errors.Is(err, smtpx.ErrSettings) {
+			fields := emailFields(err)
+			return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: emailFieldMessage(fields), Fields: fields}})
+		}
+		if !notify.IsTemporary(err) || n >= *attempts || !sleep(ctx, wait) {
+			return printEmail(stdout, 1, emailResult{Error: describeEmailError(err), Attempts: n})
+		}
+		wait *= 2
+	}
+}
+
+// sleep waits d, and reports false if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func readCAs(file string) (*x509.CertPool, string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "cannot read the file: " + err.Error()
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, "holds no PEM certificate"
+	}
+	return pool, ""
+}
+
+// describeEmailError turns a failed send into the JSON error.
+func describeEmailError(err error) *emailError {
+	out := &emailError{Code: "temporary", Message: err.Error(), Temporary: notify.IsTemporary(err)}
+	var e *smtpx.Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case smtpx.CodeDial, smtpx.CodeTLS, smtpx.CodeAuth, smtpx.CodeRejected, smtpx.CodeTemporary, smtpx.CodeTimeout:
+			out.Code = string(e.Code)
+		case smtpx.CodeCanceled:
+			out.Code = "timeout"
+		case smtpx.CodeSettings, smtpx.CodeMessage:
+			out.Code = "settings"
+		}
+	}
+	return out
+}
+
+// emailFieldName maps a smtpx settings field to what the command's user
+// sets: a flag or an environment variable.
+func emailFieldName(field string) string {
+	switch field {
+	case "authentication":
+		return "auth"
+	case "password":
+		return "SMTP_PASSWORD"
+	}
+	return field
+}
+
+// emailFields collects the *smtpx.FieldError problems in err.
+func emailFields(err error) map[string]string {
+	fields := map[string]string{}
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if fe, ok := err.(*smtpx.FieldError); ok {
+			fields[emailFieldName(fe.Field)] = fe.Problem
+			return
+		}
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		walk(errors.Unwrap(err))
+	}
+	walk(err)
+	return fields
+}
+
+func emailFieldMessage(fields map[string]string) string {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = name + ": " + fields[name]
+	}
+	return "invalid settings: " + strings.Join(parts, "; ")
+}
+
+// printEmail writes res as one JSON line and returns status.
+func printEmail(stdout io.Writer, status int, res emailResult) int {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // the Message-ID's angle brackets stay readable
+	if err := enc.Encode(res); err != nil { // cannot happen: strings, numbers and bools only
+		b.Reset()
+		b.WriteString(`{"ok":false,"error":{"code":"settings","message":"cannot encode the result","temporary":false},"attempts":0}` + "\n")
+	}
+	fmt.Fprint(stdout, b.String())
+	return status
+}
