@@ -3,6 +3,7 @@ package smtpx
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -145,11 +146,18 @@ func (m *Mailer) tlsError(ctx context.Context, err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return failure(ctx, "TLS handshake", err, "")
 	}
-	name := m.tlsConfig.ServerName
-	fix := "check that the server speaks TLS on this port and that its certificate is valid for " + strconv.Quote(name)
-	var unknown *tls.CertificateVerificationError
-	if errors.As(err, &unknown) {
-		fix = "the server's certificate is not trusted for " + strconv.Quote(name) + "; check Host (or Config.ServerName) and give Config.RootCAs the CA that signed it if it is private"
+	name := strconv.Quote(m.tlsConfig.ServerName)
+	fix := "check that the server speaks TLS on this port (tls on 465, starttls on 587) and that its certificate is valid for " + name
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &hostErr):
+		fix = "the server's certificate is not valid for " + name + "; set Host (or Config.ServerName) to a name the certificate carries"
+	case errors.As(err, &authErr):
+		fix = "the server's certificate is signed by an authority this machine does not trust; if the CA is private, give it in Config.RootCAs"
+	case errors.As(err, &invalid):
+		fix = "the server's certificate is invalid (" + invalid.Error() + "); renew it on the server"
 	}
 	return &Error{Code: CodeTLS, Command: "TLS handshake", Err: err,
 		Problem: fmt.Sprintf("TLS handshake failed (%s); %s", oneLine(err), fix)}

@@ -255,8 +255,10 @@ func emailFieldMessage(fields map[string]string) string {
 func printEmail(stdout io.Writer, status int, res emailResult) int {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)                // the Message-ID's angle brackets stay readable
-	if err := enc.Encode(res); err != nil { // cannot happen: strings, numbers and bools only
+	// Keep the Message-ID's angle brackets readable.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
+		// Cannot happen: the result holds strings, numbers and bools only.
 		b.Reset()
 		b.WriteString(`{"ok":false,"error":{"code":"settings","message":"cannot encode the result","temporary":false},"attempts":0}` + "\n")
 	}
