@@ -2,6 +2,7 @@ package notify
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 )
 
@@ -31,6 +32,17 @@ func (s Secret) String() string {
 
 // GoString keeps %#v from printing the secret.
 func (s Secret) GoString() string { return `notify.Secret("` + s.String() + `")` }
+
+// Format prints String for every verb, so that %d, %x or %v of a struct
+// holding a Secret never show it (fmt would otherwise format the underlying
+// string for verbs that do not call String).
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, s.GoString())
+		return
+	}
+	fmt.Fprint(f, s.String())
+}
 
 // LogValue keeps slog from printing the secret.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }

@@ -18,7 +18,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		Password Secret
 	}
 	s := settings{User: "u", Password: "hunter2"}
-	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%c", "%U", "%10s", "%-20v"} {
 		out := fmt.Sprintf(format, s)
 		assert.NotContains(t, out, "hunter2", format)
 	}
