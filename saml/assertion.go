@@ -1,10 +1,6 @@
 package saml
 
-import (
-	"time"
-
-	"github.com/beevik/etree"
-)
+import "time"
 
 // Assertion is a verified SAML assertion: who logged in, for how long, and
 // the attributes the IdP sent. Every value comes from the bytes a signature
@@ -71,36 +67,4 @@ func (a Attributes) Get(name string) string {
 func (a Attributes) Has(name string) bool {
 	_, ok := a[name]
 	return ok
-}
-
-// readAttributes collects every AttributeStatement of a verified assertion.
-func readAttributes(assertion *etree.Element) (Attributes, map[string]string) {
-	attrs := Attributes{}
-	var friendly map[string]string
-	for _, stmt := range children(assertion, nsAssertion, "AttributeStatement") {
-		for _, t := range stmt.Child {
-			el, ok := t.(*etree.Element)
-			if !ok || !is(el, nsAssertion, "Attribute") {
-				continue
-			}
-			name, _ := attr(el, "Name")
-			values := attrs[name]
-			if values == nil {
-				values = make([]string, 0, len(el.Child)/2+1)
-			}
-			for _, vt := range el.Child {
-				if v, ok := vt.(*etree.Element); ok && is(v, nsAssertion, "AttributeValue") {
-					values = append(values, text(v))
-				}
-			}
-			attrs[name] = values
-			if fn, ok := attr(el, "FriendlyName"); ok && fn != "" {
-				if friendly == nil {
-					friendly = map[string]string{}
-				}
-				friendly[name] = fn
-			}
-		}
-	}
-	return attrs, friendly
 }

@@ -52,6 +52,26 @@ type Config struct {
 	// encrypt to; it must hold DecryptionKeys[0]'s public key. Optional.
 	EncryptionCertificate *x509.Certificate
 
+	// SLOURL is this service provider's single logout URL, where the IdP
+	// sends LogoutRequests and LogoutResponses (HTTP-Redirect or
+	// HTTP-POST). Optional: without it the metadata has no
+	// SingleLogoutService and logout stays local.
+	SLOURL string
+	// SignatureMethod is the XML-DSig SignatureMethod URI of the requests
+	// this service provider signs (with SigningKey), over the query in the
+	// HTTP-Redirect binding and in the XML in the HTTP-POST binding.
+	// Default: RSA-SHA256, or ECDSA-SHA256 for an ECDSA key. A SHA-1
+	// method is the host asking for SHA-1, as the admin's "signature
+	// method" setting says.
+	SignatureMethod string
+	// DigestMethod is the XML-DSig DigestMethod URI of signed XML
+	// requests. Default: SHA-256.
+	DigestMethod string
+	// WantAssertionsSigned, the admin's "want assertions signed" setting,
+	// requires the Assertion itself to be signed, and is published in the
+	// SP metadata. Default false: a signed Response covers its Assertion.
+	WantAssertionsSigned bool
+
 	// Clock returns the current time. Default: time.Now.
 	Clock func() time.Time
 	// ClockSkew is the tolerance applied to every time comparison.
@@ -69,6 +89,19 @@ type Config struct {
 	// false. Turn it on only for an IdP that cannot sign with SHA-256, as
 	// the admin's "signature method" setting says.
 	AllowSHA1 bool
+	// AllowCBCInUnsignedResponse accepts an assertion encrypted with
+	// AES-CBC inside an unsigned Response (the assertion itself must then
+	// be signed). Default false: CBC ciphertext can be altered undetected,
+	// and the alterations a padding or parse oracle measures decrypt it
+	// (Jager and Somorovsky, 2011); a Response signature, checked before
+	// decrypting, stops them. AD FS, Shibboleth and SimpleSAMLphp encrypt
+	// with CBC and sign only the assertion unless told otherwise: have the
+	// IdP sign the Response or use AES-GCM, or turn this on for them.
+	AllowCBCInUnsignedResponse bool
+	// AllowLegacyEncryption accepts RSA PKCS#1 v1.5 key transport and
+	// Triple DES content encryption. Default false: the first is open to
+	// Bleichenbacher's attack, the second is too weak.
+	AllowLegacyEncryption bool
 	// CheckCertificateDates rejects signatures made with a pinned IdP
 	// certificate outside its validity dates. Default false, as in
 	// python3-saml and ruby-saml: the certificate is trusted because it is
@@ -196,6 +229,7 @@ func (cfg *Config) validate() error {
 	if cfg.MaxResponseSize < 0 {
 		field("MaxResponseSize", "must not be negative, got %d", cfg.MaxResponseSize)
 	}
+	errs = append(errs, cfg.validateSigning()...) // binding.go: SLOURL and the request signing methods
 	return errors.Join(errs...)
 }
 

@@ -29,6 +29,9 @@ func (sp *ServiceProvider) Verify(ctx context.Context, samlResponse string, requ
 	if err != nil {
 		if v.report != nil {
 			v.report.fail(v.step, err)
+			if v.failDetail != "" {
+				v.report.Checks[len(v.report.Checks)-1].Detail = err.Message + " (" + v.failDetail + ")"
+			}
 			err.Report = v.report
 		}
 		if l := sp.cfg.Logger; l != nil {
@@ -52,6 +55,8 @@ type verification struct {
 	assertion      *etree.Element // Assertion values are read here: always a verified copy
 	signedResponse bool
 	warnings       []string
+	scan           *scanned // the document's scan, for IDs in decrypted data
+	failDetail     string   // why decryption failed, for the report only
 }
 
 // check names the step about to run, for the report.
@@ -113,7 +118,9 @@ func (v *verification) run(ctx context.Context, form string) (*Assertion, *Error
 	}
 	a.ID, _ = attr(v.assertion, "ID")
 	a.Issuer = v.sp.cfg.IdP.EntityID // checkIssuers made sure both Issuers are this
-	a.Attributes, a.FriendlyNames = readAttributes(v.assertion)
+	if e := v.readAttributes(a); e != nil {
+		return nil, e
+	}
 	a.Warnings = v.warnings
 	if e := v.checkReplay(ctx, a); e != nil {
 		return nil, e
@@ -139,8 +146,8 @@ func (v *verification) checkStructure(root *etree.Element, sc *scanned) *Error {
 	if assertion.Parent() != root {
 		return newError(CodeStructure, "the assertion is inside <%s>, not a direct child of the Response (a wrapping attempt?)", assertion.Parent().Tag)
 	}
-	if assertion.Tag == "EncryptedAssertion" {
-		return newError(CodeDecryption, "the assertion is encrypted, which this version does not support yet; turn off assertion encryption at the IdP")
+	if assertion.Tag == "EncryptedAssertion" && len(v.sp.cfg.DecryptionKeys) == 0 {
+		return newError(CodeDecryption, "the assertion is encrypted but this service provider has no decryption key; configure one, or turn off assertion encryption at the IdP")
 	}
 	var onResponse, onAssertion int
 	for _, sig := range sc.signatures {
@@ -161,9 +168,12 @@ func (v *verification) checkStructure(root *etree.Element, sc *scanned) *Error {
 }
 
 // checkSignatures verifies the Response and Assertion signatures, whichever
-// are present (at least one must be), and decides where values are read.
+// are present (at least one must be), decrypts an encrypted assertion after
+// the Response signature, and decides where values are read.
 func (v *verification) checkSignatures(root *etree.Element, sc *scanned) *Error {
+	v.scan = sc
 	assertion := sc.assertions[0]
+	encrypted := assertion.Tag == "EncryptedAssertion"
 	var responseSig, assertionSig *etree.Element
 	for _, sig := range sc.signatures {
 		if sig.Parent() == root {
@@ -172,19 +182,11 @@ func (v *verification) checkSignatures(root *etree.Element, sc *scanned) *Error 
 			assertionSig = sig
 		}
 	}
-	v.check("signed")
-	if responseSig == nil && assertionSig == nil {
-		return newError(CodeSignature, "neither the Response nor the Assertion is signed; the IdP must sign at least one")
-	}
-	v.passed(func() string {
-		switch {
-		case responseSig != nil && assertionSig != nil:
-			return "Response and Assertion are signed"
-		case responseSig != nil:
-			return "the Response is signed"
+	if !encrypted {
+		if e := v.checkSigned(responseSig != nil, assertionSig != nil); e != nil {
+			return e
 		}
-		return "the Assertion is signed"
-	})
+	}
 	v.response = root
 	if responseSig != nil {
 		verified, e := v.verifySignature(root, responseSig)
@@ -192,14 +194,17 @@ func (v *verification) checkSignatures(root *etree.Element, sc *scanned) *Error 
 			return e
 		}
 		v.response, v.signedResponse = verified, true
-		if assertionSig == nil {
-			a, err := child(verified, nsAssertion, "Assertion")
-			if err != nil || a == nil {
-				return newError(CodeStructure, "the signed Response holds no single Assertion")
-			}
-			v.assertion = a
-			return nil
+	}
+	if encrypted {
+		return v.decryptAssertion()
+	}
+	if assertionSig == nil {
+		a, err := child(v.response, nsAssertion, "Assertion")
+		if err != nil || a == nil {
+			return newError(CodeStructure, "the signed Response holds no single Assertion")
 		}
+		v.assertion = a
+		return nil
 	}
 	inheritNamespaces(assertion)
 	verified, e := v.verifySignature(assertion, assertionSig)
@@ -207,6 +212,28 @@ func (v *verification) checkSignatures(root *etree.Element, sc *scanned) *Error 
 		return e
 	}
 	v.assertion = verified
+	return nil
+}
+
+// checkSigned requires at least one signature, and the Assertion's when
+// the host wants assertions signed.
+func (v *verification) checkSigned(response, assertion bool) *Error {
+	v.check("signed")
+	switch {
+	case !response && !assertion:
+		return newError(CodeSignature, "neither the Response nor the Assertion is signed; the IdP must sign at least one")
+	case !assertion && v.sp.cfg.WantAssertionsSigned:
+		return newError(CodeSignature, "the Assertion is not signed (only the Response is), and this service provider wants assertions signed")
+	}
+	v.passed(func() string {
+		switch {
+		case response && assertion:
+			return "Response and Assertion are signed"
+		case response:
+			return "the Response is signed"
+		}
+		return "the Assertion is signed"
+	})
 	return nil
 }
 

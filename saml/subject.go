@@ -18,12 +18,20 @@ func (v *verification) checkSubject(a *Assertion) *Error {
 	if subject == nil {
 		return newError(CodeStructure, "the Assertion has no Subject")
 	}
-	if enc, _ := child(subject, nsAssertion, "EncryptedID"); enc != nil {
-		return newError(CodeDecryption, "the NameID is encrypted, which this version does not support yet; turn off NameID encryption at the IdP")
-	}
 	nameID, err := child(subject, nsAssertion, "NameID")
 	if err != nil {
 		return err.(*Error)
+	}
+	if enc, err := child(subject, nsAssertion, "EncryptedID"); err != nil {
+		return err.(*Error)
+	} else if enc != nil {
+		if nameID != nil {
+			return newError(CodeStructure, "the Subject holds both a NameID and an EncryptedID")
+		}
+		var e *Error
+		if nameID, e = v.decryptNameID(enc); e != nil {
+			return e
+		}
 	}
 	if nameID == nil {
 		return newError(CodeStructure, "the Assertion's Subject has no NameID")

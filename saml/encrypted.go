@@ -1,0 +1,141 @@
+package saml
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// decryptAssertion decrypts the EncryptedAssertion of v.response (the
+// verified copy when the Response is signed: its signature was checked
+// before anything was decrypted) and then treats the assertion as if it had
+// come in the clear: its own signature verified when present, at least one
+// signature required.
+func (v *verification) decryptAssertion() *Error {
+	v.check("decrypt")
+	enc, err := child(v.response, nsAssertion, "EncryptedAssertion")
+	if err != nil || enc == nil {
+		return newError(CodeStructure, "the Response holds no single EncryptedAssertion")
+	}
+	assertion, fsc, e := v.decryptElement(enc, "Assertion")
+	if e != nil {
+		return e
+	}
+	if len(fsc.assertions) != 1 || fsc.assertions[0] != assertion {
+		return newError(CodeStructure, "the encrypted assertion holds %d assertions; exactly one is allowed", len(fsc.assertions))
+	}
+	var sig *etree.Element
+	for _, s := range fsc.signatures {
+		if s.Parent() != assertion || sig != nil {
+			return newError(CodeStructure, "a signature sits inside <%s> of the decrypted assertion; one signature, directly in the Assertion, is allowed", s.Parent().Tag)
+		}
+		sig = s
+	}
+	if e := v.checkSigned(v.signedResponse, sig != nil); e != nil {
+		return e
+	}
+	if sig == nil {
+		v.assertion = assertion // covered by the Response signature
+		return nil
+	}
+	inheritNamespaces(assertion)
+	verified, e := v.verifySignature(assertion, sig)
+	if e != nil {
+		return e
+	}
+	v.assertion = verified
+	return nil
+}
+
+// decryptElement decrypts container (EncryptedAssertion, EncryptedID or
+// EncryptedAttribute) and returns the element it holds, which must be a
+// SAML assertion-namespace element named want. Every failure to decrypt
+// gives one error with one message; the detail goes to the debug report.
+func (v *verification) decryptElement(container *etree.Element, want string) (*etree.Element, *scanned, *Error) {
+	ed, f := parseEncrypted(container)
+	if f != nil {
+		return nil, nil, v.decryptionFailed(f)
+	}
+	if alg, why := ed.legacyAlgorithm(); alg != "" && !v.sp.cfg.AllowLegacyEncryption {
+		return nil, nil, newError(CodeDecryption, "the IdP encrypts with %s, which is refused: %s; have the IdP use RSA-OAEP and AES-GCM, or allow legacy encryption in the settings", alg, why)
+	}
+	if !ed.cipher.gcm && !v.signedResponse && !v.sp.cfg.AllowCBCInUnsignedResponse {
+		return nil, nil, newError(CodeDecryption, "the %s is encrypted with %s (CBC) in an unsigned Response; CBC is accepted only inside a signed Response, where it cannot be altered: have the IdP sign the Response or use AES-GCM, or allow CBC in unsigned responses in the settings", container.Tag, ed.method)
+	}
+	plain, f := v.sp.decrypt(ed, v.sp.cfg.MaxResponseSize)
+	if f != nil {
+		return nil, nil, v.decryptionFailed(f)
+	}
+	el, fsc, f := parseFragment(plain, container, v.scan)
+	if f != nil {
+		return nil, nil, v.decryptionFailed(f)
+	}
+	if !is(el, nsAssertion, want) {
+		return nil, nil, v.decryptionFailed(failDecrypt(fmt.Sprintf("the decrypted data is <%s>, want <%s>", el.Tag, want)))
+	}
+	v.passed(func() string {
+		return fmt.Sprintf("%s decrypted (%s, key transport %s)", container.Tag, ed.method, ed.keys[0].method)
+	})
+	return el, fsc, nil
+}
+
+func (v *verification) decryptionFailed(f *decryptFailure) *Error {
+	v.failDetail = f.detail
+	return newError(CodeDecryption, "%s", errDecryptMessage)
+}
+
+// decryptNameID returns the NameID inside an EncryptedID.
+func (v *verification) decryptNameID(enc *etree.Element) (*etree.Element, *Error) {
+	step := v.step
+	v.check("decrypt_name_id")
+	el, _, e := v.decryptElement(enc, "NameID")
+	v.step = step
+	return el, e
+}
+
+// readAttributes collects every Attribute and decrypted EncryptedAttribute
+// of every AttributeStatement of the verified assertion.
+func (v *verification) readAttributes(a *Assertion) *Error {
+	a.Attributes = Attributes{}
+	for _, stmt := range children(v.assertion, nsAssertion, "AttributeStatement") {
+		for _, t := range stmt.Child {
+			el, ok := t.(*etree.Element)
+			if !ok {
+				continue
+			}
+			switch {
+			case is(el, nsAssertion, "Attribute"):
+				addAttribute(a, el)
+			case is(el, nsAssertion, "EncryptedAttribute"):
+				v.check("decrypt_attribute")
+				attrEl, _, e := v.decryptElement(el, "Attribute")
+				if e != nil {
+					return e
+				}
+				addAttribute(a, attrEl)
+			}
+		}
+	}
+	return nil
+}
+
+func addAttribute(a *Assertion, el *etree.Element) {
+	name, _ := attr(el, "Name")
+	values := a.Attributes[name]
+	if values == nil {
+		values = make([]string, 0, len(el.Child)/2+1)
+	}
+	for _, vt := range el.Child {
+		if val, ok := vt.(*etree.Element); ok && is(val, nsAssertion, "AttributeValue") {
+			values = append(values, text(val))
+		}
+	}
+	a.Attributes[name] = values
+	if fn, ok := attr(el, "FriendlyName"); ok && strings.TrimSpace(fn) != "" {
+		if a.FriendlyNames == nil {
+			a.FriendlyNames = map[string]string{}
+		}
+		a.FriendlyNames[name] = fn
+	}
+}
