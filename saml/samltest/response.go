@@ -1,10 +1,12 @@
 package samltest
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -206,6 +208,15 @@ type ResponseSpec struct {
 	SubStatusCode string
 	// StatusMessage, when not empty, is the StatusMessage.
 	StatusMessage string
+	// Encrypt, when set, encrypts the Assertion (after signing it) into
+	// an EncryptedAssertion, before the Response is signed. Default: the
+	// Assertion goes in the clear.
+	Encrypt *Encryption
+	// EncryptNameID, when set, sends the NameID as an EncryptedID.
+	EncryptNameID *Encryption
+	// EncryptAttributes, when set, sends each Attribute as an
+	// EncryptedAttribute.
+	EncryptAttributes *Encryption
 	// ResponseID is the Response's ID. Default: "_" and 40 random hex
 	// digits (from crypto/rand).
 	ResponseID string
@@ -273,10 +284,45 @@ func (idp *IdP) Response(spec ResponseSpec) (*Response, error) {
 	default:
 		return nil, fmt.Errorf("samltest: unknown Sign mode %d", int(s.Sign))
 	}
-	if doc, err = idp.signIDs(doc, a, "xs", ids); err != nil {
+	if s.Encrypt != nil {
+		if doc, err = idp.signAndEncrypt(doc, a, &s); err != nil {
+			return nil, err
+		}
+	} else if doc, err = idp.signIDs(doc, a, "xs", ids); err != nil {
 		return nil, err
 	}
 	return &Response{XML: doc, ResponseID: s.ResponseID, AssertionID: s.AssertionID}, nil
+}
+
+// signAndEncrypt signs the Assertion when asked, encrypts it into an
+// EncryptedAssertion, then signs the Response when asked: the order an IdP
+// follows, so that the Response signature covers the ciphertext.
+func (idp *IdP) signAndEncrypt(doc []byte, a algs, s *ResponseSpec) ([]byte, error) {
+	var err error
+	if s.Sign == SignAssertion || s.Sign == SignBoth {
+		if doc, err = idp.signIDs(doc, a, "xs", []string{s.AssertionID}); err != nil {
+			return nil, err
+		}
+	}
+	start := bytes.Index(doc, []byte("<saml2:Assertion "))
+	end := bytes.LastIndex(doc, []byte("</saml2:Assertion>"))
+	if start < 0 || end < start {
+		return nil, errors.New("samltest: no Assertion to encrypt")
+	}
+	end += len("</saml2:Assertion>")
+	enc, err := s.Encrypt.encrypt(doc[start:end])
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Write(doc[:start])
+	out.WriteString(`<saml2:EncryptedAssertion xmlns:saml2="` + nsAssertion + `">` + enc + `</saml2:EncryptedAssertion>`)
+	out.Write(doc[end:])
+	doc = out.Bytes()
+	if s.Sign == SignResponse || s.Sign == SignBoth {
+		return idp.signIDs(doc, a, "xs", []string{s.ResponseID})
+	}
+	return doc, nil
 }
 
 // resolve fills in every default of spec.
@@ -386,16 +432,26 @@ func writeAssertion(w *xmlWriter, s *ResponseSpec) {
 	if len(s.Attributes) > 0 {
 		w.raw(`<saml2:AttributeStatement>`)
 		for _, a := range s.Attributes {
-			w.raw(`<saml2:Attribute`)
-			w.attr("Name", a.Name)
-			w.optAttr("FriendlyName", a.FriendlyName)
-			w.attr("NameFormat", cmp.Or(a.NameFormat, AttrNameFormatUnspecified))
-			w.raw(`>`)
+			aw := w
+			if s.EncryptAttributes != nil {
+				aw = &xmlWriter{}
+			}
+			aw.raw(`<saml2:Attribute`)
+			if s.EncryptAttributes != nil {
+				aw.raw(` xmlns:saml2="` + nsAssertion + `"`)
+			}
+			aw.attr("Name", a.Name)
+			aw.optAttr("FriendlyName", a.FriendlyName)
+			aw.attr("NameFormat", cmp.Or(a.NameFormat, AttrNameFormatUnspecified))
+			aw.raw(`>`)
 			for _, v := range a.Values {
-				w.element("saml2:AttributeValue",
+				aw.element("saml2:AttributeValue",
 					` xmlns:xs="`+nsXS+`" xmlns:xsi="`+nsXSI+`" xsi:type="xs:string"`, v)
 			}
-			w.raw(`</saml2:Attribute>`)
+			aw.raw(`</saml2:Attribute>`)
+			if s.EncryptAttributes != nil {
+				w.encrypted("saml2:EncryptedAttribute", s.EncryptAttributes, aw)
+			}
 		}
 		w.raw(`</saml2:AttributeStatement>`)
 	}
@@ -405,13 +461,23 @@ func writeAssertion(w *xmlWriter, s *ResponseSpec) {
 func writeSubject(w *xmlWriter, s *ResponseSpec) {
 	w.raw(`<saml2:Subject>`)
 	if s.NameID != Omit {
-		w.raw(`<saml2:NameID`)
-		w.attr("Format", s.NameIDFormat)
-		w.optAttr("NameQualifier", s.NameQualifier)
-		w.optAttr("SPNameQualifier", s.SPNameQualifier)
-		w.raw(`>`)
-		w.text(s.NameID)
-		w.raw(`</saml2:NameID>`)
+		nw := w
+		if s.EncryptNameID != nil {
+			nw = &xmlWriter{}
+		}
+		nw.raw(`<saml2:NameID`)
+		if s.EncryptNameID != nil {
+			nw.raw(` xmlns:saml2="` + nsAssertion + `"`)
+		}
+		nw.attr("Format", s.NameIDFormat)
+		nw.optAttr("NameQualifier", s.NameQualifier)
+		nw.optAttr("SPNameQualifier", s.SPNameQualifier)
+		nw.raw(`>`)
+		nw.text(s.NameID)
+		nw.raw(`</saml2:NameID>`)
+		if s.EncryptNameID != nil {
+			w.encrypted("saml2:EncryptedID", s.EncryptNameID, nw)
+		}
 	}
 	if s.SubjectConfirmationMethod != Omit {
 		w.raw(`<saml2:SubjectConfirmation`)

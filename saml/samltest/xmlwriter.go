@@ -125,3 +125,17 @@ func formatTime(t time.Time) string {
 	}
 	return t.Format("2006-01-02T15:04:05.000Z")
 }
+
+// encrypted writes inner's XML encrypted with e, wrapped in tag.
+func (w *xmlWriter) encrypted(tag string, e *Encryption, inner *xmlWriter) {
+	if inner.err != nil {
+		w.err = inner.err
+		return
+	}
+	enc, err := e.encrypt([]byte(inner.b.String()))
+	if err != nil {
+		w.err = err
+		return
+	}
+	w.raw("<" + tag + ">" + enc + "</" + tag + ">")
+}
