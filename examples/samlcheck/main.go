@@ -10,7 +10,8 @@
 //	{"file":F,"valid":true,"assertion":{"id":..,"issuer":..,"nameID":..,"nameIDFormat":..,"sessionIndex":..,"attributes":{NAME:[VALUES]}}}
 //	{"file":F,"valid":false,"error":{"code":C,"message":M}}
 //
-// With -debug each line also has "checks": every check in order with its
+// Encrypted assertions are decrypted with the -sp-key keys. With -debug each
+// line also has "checks": every check in order with its
 // outcome and detail. With -plan each valid line also has "plan": the team
 // sync Diff the login would apply (package mapping) to the directory snapshot
 // in the plan file, with the mapping settings of the -mapping file. All
@@ -22,6 +23,7 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -51,8 +53,9 @@ const (
 // options are the command-line flags.
 type options struct {
 	idpMetadata, idpEntityID, spEntityID, acsURL string
-	idpCerts, requestIDs                         list
+	idpCerts, requestIDs, spKeys                 list
 	allowIdPInitiated, allowSHA1, debug          bool
+	allowUnsignedCBC, allowLegacyEncryption      bool
 	now                                          string
 	skew                                         time.Duration
 	planFile, mappingFile                        string
@@ -86,6 +89,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.DurationVar(&o.skew, "skew", saml.DefaultClockSkew, "allowed clock skew")
 	fs.BoolVar(&o.allowSHA1, "allow-sha1", false, "accept SHA-1 signatures and digests")
 	fs.BoolVar(&o.debug, "debug", false, `add every check to the output ("checks")`)
+	fs.Var(&o.spKeys, "sp-key", "SP decryption key(s), PEM `FILE` (RSA, PKCS#1 or PKCS#8; other blocks ignored); repeatable")
+	fs.BoolVar(&o.allowUnsignedCBC, "allow-unsigned-cbc", false, "accept AES-CBC encrypted assertions in unsigned responses")
+	fs.BoolVar(&o.allowLegacyEncryption, "allow-legacy-encryption", false, "accept rsa-1_5 key transport and tripledes-cbc")
 	fs.StringVar(&o.planFile, "plan", "", `directory snapshot JSON `+"`FILE`"+`: add the team sync Diff ("plan")`)
 	fs.StringVar(&o.mappingFile, "mapping", "", "mapping settings JSON `FILE` for -plan (default: the defaults)")
 	fs.Usage = func() {
@@ -185,6 +191,14 @@ func newChecker(o options) (*checker, error) {
 			}
 		}
 	}
+	var keys []*rsa.PrivateKey
+	for _, name := range o.spKeys {
+		k, err := readRSAKeys(name)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k...)
+	}
 	skew := o.skew
 	if skew == 0 {
 		skew = time.Nanosecond // 0 means "default" to the SDK; the flag means none
@@ -198,6 +212,10 @@ func newChecker(o options) (*checker, error) {
 		AllowIdPInitiated: o.allowIdPInitiated,
 		AllowSHA1:         o.allowSHA1,
 		Debug:             o.debug,
+
+		DecryptionKeys:             keys,
+		AllowCBCInUnsignedResponse: o.allowUnsignedCBC,
+		AllowLegacyEncryption:      o.allowLegacyEncryption,
 	})
 	return c, err
 }
@@ -255,6 +273,43 @@ func readCertificates(name string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", name)
 	}
 	return certs, nil
+}
+
+// readRSAKeys reads every RSA private key of a PEM file.
+func readRSAKeys(name string) ([]*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var keys []*rsa.PrivateKey
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		var key any
+		switch block.Type {
+		case "RSA PRIVATE KEY":
+			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		case "PRIVATE KEY":
+			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		k, ok := key.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%s: a %T key; only RSA keys decrypt SAML assertions", name, key)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s: no PEM private key block (RSA PRIVATE KEY or PRIVATE KEY)", name)
+	}
+	return keys, nil
 }
 
 // result is one output line.

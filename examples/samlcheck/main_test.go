@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -268,4 +271,41 @@ func TestPlan(t *testing.T) {
 	assert.Equal(t, "t-old", remove[0].(map[string]any)["team"])
 	ignored := plan["ignored"].([]any)
 	assert.Equal(t, "ops", ignored[0].(map[string]any)["value"], "ops matches no team")
+}
+
+func TestEncryptedWithSPKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	cert, err := samltest.NewCertificate(key, "sp", now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
+	require.NoError(t, err)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	keyFile := f.write(t, "sp.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))+
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})))
+	gcm := f.response(t, "gcm", false, func(s *samltest.ResponseSpec) {
+		s.Encrypt = &samltest.Encryption{Certificate: cert, Content: samltest.AES256GCM}
+	})
+	cbc := f.response(t, "cbc", false, func(s *samltest.ResponseSpec) {
+		s.Encrypt = &samltest.Encryption{Certificate: cert, Content: samltest.AES128CBC}
+	})
+	code, lines, stderr := samlcheck(t, "", append(f.baseArgs(), "-sp-key", keyFile, gcm, cbc)...)
+	assert.Equal(t, exitInvalid, code, stderr)
+	require.Len(t, lines, 2)
+	assert.Equal(t, true, lines[0]["valid"])
+	assert.Equal(t, samltest.DefaultNameID, lines[0]["assertion"].(map[string]any)["nameID"])
+	assert.Equal(t, "decryption", lines[1]["error"].(map[string]any)["code"], "CBC in an unsigned Response")
+
+	code, lines, stderr = samlcheck(t, "", append(f.baseArgs(), "-sp-key", keyFile, "-allow-unsigned-cbc", cbc)...)
+	assert.Equal(t, exitValid, code, stderr)
+	require.Len(t, lines, 1)
+
+	code, lines, _ = samlcheck(t, "", append(f.baseArgs(), gcm)...)
+	assert.Equal(t, exitInvalid, code, "no key")
+	assert.Equal(t, "decryption", lines[0]["error"].(map[string]any)["code"])
+
+	code, _, stderr = samlcheck(t, "", append(f.baseArgs(), "-sp-key", f.cert, gcm)...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "no PEM private key")
 }
