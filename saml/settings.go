@@ -1,0 +1,378 @@
+package saml
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/siteadmin/integrations/mapping"
+	"github.com/siteadmin/integrations/notify"
+)
+
+// Settings are the admin's SAML page, as the host stores them (JSON; keep
+// that storage encrypted, the SP private key is in it). The zero value is
+// SAML turned off. Printing or logging a Settings value never shows the
+// private key. Config and ServiceProvider turn them into a service
+// provider, MappingConfig into the team sync settings.
+type Settings struct {
+	// Enabled is "Enable SAML single sign-on".
+	Enabled bool `json:"enabled"`
+	// Debug is "Enable SAML debugging": failed logins show the debug
+	// report of every check (see Config.Debug).
+	Debug bool `json:"debug"`
+
+	// IdPMetadata is the IdP's metadata XML. When set it supplies the
+	// IdP's entity ID, SSO and SLO URLs and signing certificates; the
+	// fields below, when set, choose the entity (IdPEntityID) or override
+	// (SSOURL, SLOURL) or add to them (the certificates).
+	IdPMetadata string `json:"idp-metadata,omitempty"`
+	// IdPEntityID is the IdP's entity ID, which every Issuer must equal.
+	// Required without IdPMetadata.
+	IdPEntityID string `json:"idp-entity-id,omitempty"`
+	// SSOURL is the IdP's single sign-on URL, for both bindings. Required
+	// without IdPMetadata.
+	SSOURL string `json:"sso-url,omitempty"`
+	// SLOURL is the IdP's single logout URL, for both bindings. Optional:
+	// without it logout is local only.
+	SLOURL string `json:"slo-url,omitempty"`
+	// IdPCertificate is the IdP's signing certificate, PEM (one or more
+	// certificates). Required without IdPMetadata.
+	IdPCertificate string `json:"idp-certificate,omitempty"`
+	// IdPOldCertificate is the IdP's previous signing certificate, PEM,
+	// still trusted during a certificate rotation. Optional.
+	IdPOldCertificate string `json:"idp-old-certificate,omitempty"`
+
+	// AuthnRequestsSigned signs AuthnRequests and LogoutRequests with
+	// SPPrivateKey, and says so in the SP metadata. Default false.
+	AuthnRequestsSigned bool `json:"authn-requests-signed"`
+	// SPCertificate is the service provider's certificate, PEM, published
+	// in its metadata. Required with AuthnRequestsSigned.
+	SPCertificate string `json:"sp-certificate,omitempty"`
+	// SPPrivateKey is SPCertificate's private key, PEM (PKCS #8, PKCS #1
+	// or SEC 1; RSA or ECDSA). Required with AuthnRequestsSigned.
+	SPPrivateKey notify.Secret `json:"sp-private-key,omitempty"`
+	// WantAssertionsSigned requires the IdP to sign the Assertion itself
+	// (see Config.WantAssertionsSigned). Default false.
+	WantAssertionsSigned bool `json:"want-assertions-signed"`
+	// SignatureMethod is "SHA256" (the default when empty), "SHA384",
+	// "SHA512" or "SHA1": the hash of the signatures the service provider
+	// makes, with RSA or ECDSA as its key is. "SHA1" also accepts SHA-1
+	// signatures from the IdP (Config.AllowSHA1).
+	SignatureMethod string `json:"signature-method,omitempty"`
+	// DigestMethod is "SHA256" (the default when empty), "SHA384",
+	// "SHA512" or "SHA1": the digest of the signed XML the service
+	// provider makes. "SHA1" also accepts SHA-1 digests from the IdP.
+	DigestMethod string `json:"digest-method,omitempty"`
+	// AllowIdPInitiated accepts logins started at the IdP (Config.
+	// AllowIdPInitiated). Default false.
+	AllowIdPInitiated bool `json:"allow-idp-initiated"`
+
+	// TeamSync is "Use SAML to manage team memberships"
+	// (mapping.Config.TeamSync).
+	TeamSync bool `json:"team-sync"`
+	// TeamAttribute, UsernameAttribute, SiteAdminAttribute,
+	// ServiceAccountAttribute and SiteAdminRole are the attribute names and
+	// role of the mapping settings; empty means mapping's default
+	// ("MemberOf", "Username", "SiteAdmin", "IsServiceAccount",
+	// "site-admins") and mapping.Off turns one off.
+	TeamAttribute           string `json:"team-attribute,omitempty"`
+	UsernameAttribute       string `json:"username-attribute,omitempty"`
+	SiteAdminAttribute      string `json:"site-admin-attribute,omitempty"`
+	ServiceAccountAttribute string `json:"service-account-attribute,omitempty"`
+	SiteAdminRole           string `json:"site-admin-role,omitempty"`
+}
+
+// FieldError is one problem with one Settings field. Field is the field's
+// JSON name, such as "sso-url".
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+// Error returns "saml: settings FIELD: PROBLEM".
+func (e *FieldError) Error() string { return "saml: settings " + e.Field + ": " + e.Problem }
+
+// hashNames maps the settings' method names to the SignatureMethod URIs
+// (RSA, ECDSA) and the DigestMethod URI.
+var hashNames = map[string][3]string{
+	"SHA1":   {algRSASHA1, algECDSASHA1, algSHA1},
+	"SHA256": {algRSASHA256, algECDSASHA256, algSHA256},
+	"SHA384": {algRSASHA384, algECDSASHA384, algSHA384},
+	"SHA512": {algRSASHA512, algECDSASHA512, algSHA512},
+}
+
+// Validate returns every problem with the settings at once, as an
+// errors.Join of *FieldError, or nil. Settings with Enabled false are
+// always valid.
+func (s Settings) Validate() error {
+	if !s.Enabled {
+		return nil
+	}
+	_, errs := s.idp()
+	_, _, spErrs := s.spKeyPair()
+	errs = append(errs, spErrs...)
+	for _, m := range []struct{ field, value string }{{"signature-method", s.SignatureMethod}, {"digest-method", s.DigestMethod}} {
+		if _, ok := hashNames[m.value]; m.value != "" && !ok {
+			errs = append(errs, &FieldError{m.field, fmt.Sprintf("%q must be SHA256, SHA384, SHA512 or SHA1", m.value)})
+		}
+	}
+	if err := s.MappingConfig().Validate(); err != nil {
+		errs = append(errs, mappingErrors(err)...)
+	}
+	return errors.Join(errs...)
+}
+
+// mappingErrors renames mapping's field errors to the settings' fields.
+func mappingErrors(err error) []error {
+	names := map[string]string{
+		"teamAttribute": "team-attribute", "usernameAttribute": "username-attribute",
+		"siteAdminAttribute": "site-admin-attribute", "serviceAccountAttribute": "service-account-attribute",
+		"siteAdminRole": "site-admin-role",
+	}
+	var out []error
+	var list interface{ Unwrap() []error }
+	all := []error{err}
+	if errors.As(err, &list) {
+		all = list.Unwrap()
+	}
+	for _, e := range all {
+		var fe *mapping.FieldError
+		if errors.As(e, &fe) {
+			name := names[fe.Field]
+			if name == "" {
+				name = fe.Field
+			}
+			out = append(out, &FieldError{name, fe.Problem})
+		} else {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// idp builds the IdentityProvider the settings describe.
+func (s Settings) idp() (IdentityProvider, []error) {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{field, fmt.Sprintf(format, args...)})
+	}
+	var idp IdentityProvider
+	if s.IdPMetadata != "" {
+		md, err := ParseIdPMetadata([]byte(s.IdPMetadata), s.IdPEntityID)
+		if err != nil {
+			add("idp-metadata", "%v", err)
+		} else {
+			idp = *md
+		}
+	} else {
+		idp.EntityID = s.IdPEntityID
+		if s.IdPEntityID == "" {
+			add("idp-entity-id", "is required without IdP metadata: the IdP's entity ID (its Issuer)")
+		}
+		if s.SSOURL == "" {
+			add("sso-url", "is required without IdP metadata: where users are sent to log in")
+		}
+		if s.IdPCertificate == "" {
+			add("idp-certificate", "is required without IdP metadata: the certificate the IdP signs with, PEM")
+		}
+	}
+	if s.SSOURL != "" {
+		if err := checkEndpointURL(s.SSOURL); err != nil {
+			add("sso-url", "%v", err)
+		}
+		idp.SSOServices = []Endpoint{{BindingHTTPRedirect, s.SSOURL}, {BindingHTTPPOST, s.SSOURL}}
+	}
+	if s.SLOURL != "" {
+		if err := checkEndpointURL(s.SLOURL); err != nil {
+			add("slo-url", "%v", err)
+		}
+		idp.SLOServices = []Endpoint{{BindingHTTPRedirect, s.SLOURL}, {BindingHTTPPOST, s.SLOURL}}
+	}
+	for _, f := range []struct{ field, pem string }{{"idp-certificate", s.IdPCertificate}, {"idp-old-certificate", s.IdPOldCertificate}} {
+		if f.pem == "" {
+			continue
+		}
+		certs, err := parseCertificates(f.pem)
+		if err != nil {
+			add(f.field, "%v", err)
+		}
+		for _, c := range certs {
+			if !containsCert(idp.Certificates, c) {
+				idp.Certificates = append(idp.Certificates, c)
+			}
+		}
+	}
+	return idp, errs
+}
+
+// spKeyPair parses the SP's key pair when requests are signed.
+func (s Settings) spKeyPair() (crypto.Signer, *x509.Certificate, []error) {
+	if !s.AuthnRequestsSigned {
+		return nil, nil, nil
+	}
+	var errs []error
+	var cert *x509.Certificate
+	if s.SPCertificate == "" {
+		errs = append(errs, &FieldError{"sp-certificate", "is required when AuthnRequests are signed: the service provider's certificate, PEM"})
+	} else if certs, err := parseCertificates(s.SPCertificate); err != nil {
+		errs = append(errs, &FieldError{"sp-certificate", err.Error()})
+	} else {
+		cert = certs[0]
+	}
+	var key crypto.Signer
+	if s.SPPrivateKey.IsZero() {
+		errs = append(errs, &FieldError{"sp-private-key", "is required when AuthnRequests are signed: the certificate's private key, PEM"})
+	} else if k, err := parsePrivateKey(s.SPPrivateKey.Reveal()); err != nil {
+		errs = append(errs, &FieldError{"sp-private-key", err.Error()})
+	} else {
+		key = k
+	}
+	if key != nil && cert != nil && !samePublicKey(key.Public(), cert.PublicKey) {
+		errs = append(errs, &FieldError{"sp-private-key", "does not belong to the SP certificate"})
+	}
+	return key, cert, errs
+}
+
+// Config returns base (the host's own part: EntityID, ACSURL, SLOURL,
+// Clock, ReplayCache, Logger, ...) with the settings applied: the IdP,
+// Debug, AllowIdPInitiated, WantAssertionsSigned, the signing key pair and
+// methods when AuthnRequests are signed, and AllowSHA1 when a method is
+// SHA1. It returns the Validate errors, or an error when SAML is not
+// enabled.
+func (s Settings) Config(base Config) (Config, error) {
+	if !s.Enabled {
+		return Config{}, errors.New("saml: single sign-on is not enabled in the settings")
+	}
+	if err := s.Validate(); err != nil {
+		return Config{}, err
+	}
+	cfg := base
+	cfg.IdP, _ = s.idp()
+	cfg.Debug = s.Debug
+	cfg.AllowIdPInitiated = s.AllowIdPInitiated
+	cfg.WantAssertionsSigned = s.WantAssertionsSigned
+	cfg.AllowSHA1 = base.AllowSHA1 || s.SignatureMethod == "SHA1" || s.DigestMethod == "SHA1"
+	cfg.SigningKey, cfg.SigningCertificate, _ = s.spKeyPair()
+	if cfg.SigningKey != nil {
+		names := hashNames[s.SignatureMethod]
+		if s.SignatureMethod == "" {
+			names = hashNames["SHA256"]
+		}
+		cfg.SignatureMethod = names[0]
+		if _, ok := cfg.SigningKey.Public().(*ecdsa.PublicKey); ok {
+			cfg.SignatureMethod = names[1]
+		}
+		if d, ok := hashNames[s.DigestMethod]; ok {
+			cfg.DigestMethod = d[2]
+		}
+	}
+	return cfg, nil
+}
+
+// ServiceProvider returns the service provider of Config(base).
+func (s Settings) ServiceProvider(base Config) (*ServiceProvider, error) {
+	cfg, err := s.Config(base)
+	if err != nil {
+		return nil, err
+	}
+	return NewServiceProvider(cfg)
+}
+
+// MappingConfig returns the team sync settings: TeamSync and the attribute
+// names and role.
+func (s Settings) MappingConfig() mapping.Config {
+	return mapping.Config{
+		TeamSync:                s.TeamSync,
+		TeamAttribute:           s.TeamAttribute,
+		UsernameAttribute:       s.UsernameAttribute,
+		SiteAdminAttribute:      s.SiteAdminAttribute,
+		ServiceAccountAttribute: s.ServiceAccountAttribute,
+		SiteAdminRole:           s.SiteAdminRole,
+	}
+}
+
+// LogValue logs the settings with the private key shown only as set or
+// not, and the metadata and certificates by size.
+func (s Settings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("enabled", s.Enabled), slog.Bool("debug", s.Debug),
+		slog.Int("idp-metadata-bytes", len(s.IdPMetadata)), slog.String("idp-entity-id", s.IdPEntityID),
+		slog.String("sso-url", s.SSOURL), slog.String("slo-url", s.SLOURL),
+		slog.Bool("authn-requests-signed", s.AuthnRequestsSigned), slog.String("sp-private-key", s.SPPrivateKey.String()),
+		slog.Bool("want-assertions-signed", s.WantAssertionsSigned),
+		slog.String("signature-method", s.SignatureMethod), slog.String("digest-method", s.DigestMethod),
+		slog.Bool("team-sync", s.TeamSync),
+	)
+}
+
+// Format prints s with the private key redacted, whatever the verb.
+func (s Settings) Format(f fmt.State, verb rune) {
+	type settings Settings // the same fields, without this method
+	p := settings(s)
+	p.SPPrivateKey = notify.Secret(s.SPPrivateKey.String())
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
+}
+
+// parseCertificates reads every CERTIFICATE block of a PEM text.
+func parseCertificates(text string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	rest := []byte(text)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("a certificate does not parse: %v", err)
+		}
+		switch c.PublicKey.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			return nil, fmt.Errorf("the certificate %q holds a %T key; only RSA and ECDSA are supported", c.Subject.CommonName, c.PublicKey)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+	}
+	return out, nil
+}
+
+// parsePrivateKey reads an RSA or ECDSA private key in PEM. Its errors
+// never quote the key.
+func parsePrivateKey(text string) (crypto.Signer, error) {
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return nil, errors.New("is not a PEM private key (-----BEGIN PRIVATE KEY-----)")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the %s block does not parse as a private key", block.Type)
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		return k, nil
+	case *ecdsa.PrivateKey:
+		return k, nil
+	}
+	return nil, fmt.Errorf("is a %T; only RSA and ECDSA keys are supported", key)
+}
