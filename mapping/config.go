@@ -91,6 +91,7 @@ type FieldError struct {
 	Problem string
 }
 
+// Error says which field is wrong and how to fix it.
 func (e *FieldError) Error() string {
 	return "mapping: config " + e.Field + ": " + e.Problem
 }

@@ -195,15 +195,9 @@ func (d *Diff) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// sort puts every list of d in its documented order, and drops the second
-// of two adds of one team (a directory may list a team twice). Lists the
-// planner built in order are only checked.
+// sort puts the lists of d that the planner does not build in order (see
+// sortHits) in their documented order.
 func (d *Diff) sort() {
-	byTeam := func(a, b TeamRemoval) int { return compareTeams(a.Org, a.Name, a.Team, b.Org, b.Name, b.Team) }
-	sortFunc(d.Add, func(a, b TeamAdd) int { return compareTeams(a.Org, a.Name, a.Team, b.Org, b.Name, b.Team) })
-	d.Add = slices.CompactFunc(d.Add, func(a, b TeamAdd) bool { return a.Team == b.Team })
-	sortFunc(d.Remove, byTeam)
-	sortFunc(d.Blocked, byTeam)
 	sortFunc(d.Ignored, compareIgnored)
 	sortFunc(d.Warnings, func(a, b Warning) int {
 		if c := strings.Compare(string(a.Code), string(b.Code)); c != 0 {

@@ -22,8 +22,8 @@ type Input struct {
 	Attributes Attributes
 	// Teams are the candidate teams: at least every team, in every
 	// organization, whose Name or SSOTeamID equals an asserted team
-	// value. More teams are harmless; a team listed both here and in
-	// User.Teams must be the same record.
+	// value. More teams are harmless, and so is a team listed twice; for
+	// a team also in User.Teams, the User.Teams record counts.
 	Teams []Team
 	// UsernamesTaken are usernames held by users: at least the asserted
 	// username, and for a new user the default candidates, when taken.
@@ -62,8 +62,8 @@ type Input struct {
 //     never a team.
 //
 // Plan returns an error only for an invalid Config or an inconsistent
-// Input (a team ID listed twice with different fields, a team with no ID);
-// never for anything the IdP asserted.
+// Input (a team with no ID, a team listed twice in User.Teams with
+// different fields); never for anything the IdP asserted.
 func (c Config) Plan(in Input) (Diff, error) {
 	if err := c.Validate(); err != nil {
 		return Diff{}, err
@@ -361,8 +361,9 @@ func (c matchCode) Match() Match {
 	return [...]Match{"", MatchName, MatchSSOTeamID, MatchOwnersRoleID}[c]
 }
 
-// sortHits sorts hits by organization, team name and team ID. It copies
-// each team's sort key into one contiguous string first, so that the
+// sortHits sorts hits by organization, team name and team ID, and drops
+// repeats of a team (a directory may list a team twice). It copies each
+// team's sort key into one contiguous string first, so that the
 // comparisons read compact memory rather than strings scattered over the
 // heap (see stringIndex); keys holding a NUL byte, which the encoding
 // needs as a separator, fall back to comparing the fields.
@@ -374,7 +375,7 @@ func sortHits(hits []hit) []hit {
 	for _, h := range hits {
 		if strings.IndexByte(h.t.Org, 0) >= 0 || strings.IndexByte(h.t.Name, 0) >= 0 || strings.IndexByte(h.t.ID, 0) >= 0 {
 			slices.SortFunc(hits, func(a, b hit) int { return compareTeams(a.t.Org, a.t.Name, a.t.ID, b.t.Org, b.t.Name, b.t.ID) })
-			return hits
+			return slices.CompactFunc(hits, func(a, b hit) bool { return a.t.ID == b.t.ID })
 		}
 		size += len(h.t.Org) + len(h.t.Name) + len(h.t.ID) + 2
 	}
@@ -396,8 +397,11 @@ func sortHits(hits []hit) []hit {
 		off += n
 	}
 	slices.SortFunc(keyed, func(a, b keyedHit) int { return strings.Compare(a.key, b.key) })
+	hits = hits[:0]
 	for i := range keyed {
-		hits[i] = keyed[i].hit
+		if i == 0 || keyed[i].key != keyed[i-1].key {
+			hits = append(hits, keyed[i].hit)
+		}
 	}
 	return hits
 }

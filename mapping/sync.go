@@ -36,7 +36,7 @@ func (c Config) Sync(ctx context.Context, store Store, login Login) (Diff, error
 }
 
 // Preview plans login against dir without writing anything: what Sync
-// would do now. Admin pages and samlcheck use it to show a login's effect.
+// would do now, for an admin page that shows what a login will change.
 func (c Config) Preview(ctx context.Context, dir Directory, login Login) (Diff, error) {
 	if err := c.Validate(); err != nil {
 		return Diff{}, err
