@@ -48,7 +48,7 @@ type emailError struct {
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`
 	Temporary bool              `json:"temporary"`
-	Fields    map[string]string `json:"fields,omitempty"` // settings: flag or variable -> problem
+	Fields    map[string]string `json:"fields,omitempty"` // settings: smtpx.Settings JSON field (or flag) -> problem
 }
 
 // runEmail is the "email" subcommand: it reads the flags in args and the
@@ -202,18 +202,6 @@ func describeEmailError(err error) *emailError {
 	return out
 }
 
-// emailFieldName maps a smtpx settings field to what the command's user
-// sets: a flag or an environment variable.
-func emailFieldName(field string) string {
-	switch field {
-	case "authentication":
-		return "auth"
-	case "password":
-		return "SMTP_PASSWORD"
-	}
-	return field
-}
-
 // emailFields collects the *smtpx.FieldError problems in err.
 func emailFields(err error) map[string]string {
 	fields := map[string]string{}
@@ -223,7 +211,7 @@ func emailFields(err error) map[string]string {
 			return
 		}
 		if fe, ok := err.(*smtpx.FieldError); ok {
-			fields[emailFieldName(fe.Field)] = fe.Problem
+			fields[fe.Field] = fe.Problem
 			return
 		}
 		if joined, ok := err.(interface{ Unwrap() []error }); ok {

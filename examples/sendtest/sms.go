@@ -42,26 +42,10 @@ type smsResult struct {
 }
 
 type smsError struct {
-	Code       string            `json:"code"`
-	Message    string            `json:"message"`
-	Temporary  bool              `json:"temporary"`
-	Fields     map[string]string `json:"fields,omitempty"`      // settings: flag or variable -> problem
-	TwilioCode int               `json:"twilio_code,omitempty"` // Twilio's error code, when it sent one
-	HTTPStatus int               `json:"http_status,omitempty"` // the HTTP status of Twilio's answer
-}
-
-// smsFieldName maps a twilio.Settings field name to what the user of the
-// command sets: a flag or an environment variable.
-func smsFieldName(field string) string {
-	switch field {
-	case "from-number":
-		return "from"
-	case "auth-token":
-		return "TWILIO_AUTH_TOKEN"
-	case "api-key-secret":
-		return "TWILIO_API_KEY_SECRET"
-	}
-	return field
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Temporary bool              `json:"temporary"`
+	Fields    map[string]string `json:"fields,omitempty"` // settings: twilio.Settings JSON field (or "to") -> problem
 }
 
 // runSMS is the "sms" subcommand: it reads the flags in args and the
@@ -135,7 +119,7 @@ func describeSMSError(err error) (smsResult, int) {
 	var te *twilio.Error
 	var ne *twilio.NetworkError
 	if errors.As(err, &te) {
-		res.Attempts, res.Error.TwilioCode, res.Error.HTTPStatus = te.Attempts, te.Code, te.Status
+		res.Attempts = te.Attempts // Twilio's code is in the message
 	}
 	if errors.As(err, &ne) {
 		res.Attempts = ne.Attempts
@@ -162,7 +146,7 @@ func describeSMSError(err error) (smsResult, int) {
 }
 
 // smsFields collects the *twilio.FieldError problems in err (SendTest
-// joins them), named as the command's user knows them.
+// joins them), keyed by the twilio.Settings JSON field ("to" for the recipient).
 func smsFields(err error) map[string]string {
 	fields := map[string]string{}
 	var walk func(error)
@@ -175,7 +159,7 @@ func smsFields(err error) map[string]string {
 		}
 		var fe *twilio.FieldError
 		if errors.As(err, &fe) {
-			fields[smsFieldName(fe.Field)] = fe.Problem
+			fields[fe.Field] = fe.Problem
 		}
 	}
 	walk(err)

@@ -18,12 +18,10 @@ type smsLine struct {
 	OK    bool   `json:"ok"`
 	ID    string `json:"id"`
 	Error *struct {
-		Code       string            `json:"code"`
-		Message    string            `json:"message"`
-		Temporary  *bool             `json:"temporary"`
-		Fields     map[string]string `json:"fields"`
-		TwilioCode int               `json:"twilio_code"`
-		HTTPStatus int               `json:"http_status"`
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		Temporary *bool             `json:"temporary"`
+		Fields    map[string]string `json:"fields"`
 	} `json:"error"`
 	Attempts *int `json:"attempts"`
 }
@@ -107,12 +105,12 @@ func TestSMSFailures(t *testing.T) {
 		attempts   int
 		fields     []string
 	}{
-		{"no token", map[string]string{}, fakeArgs(srv, "+14155550100"), nil, 2, "settings", false, 0, 0, []string{"TWILIO_AUTH_TOKEN"}},
-		{"everything missing", map[string]string{}, nil, nil, 2, "settings", false, 0, 0, []string{"account-sid", "from", "TWILIO_AUTH_TOKEN", "to"}},
+		{"no token", map[string]string{}, fakeArgs(srv, "+14155550100"), nil, 2, "settings", false, 0, 0, []string{"auth-token"}},
+		{"everything missing", map[string]string{}, nil, nil, 2, "settings", false, 0, 0, []string{"account-sid", "from-number", "auth-token", "to"}},
 		{"bad account SID", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-account-sid", "AC123"), nil, 2, "settings", false, 0, 0, []string{"account-sid"}},
-		{"bad from", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-from", "555-0100"), nil, 2, "settings", false, 0, 0, []string{"from"}},
+		{"bad from", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-from", "555-0100"), nil, 2, "settings", false, 0, 0, []string{"from-number"}},
 		{"bad base URL", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-base-url", "ftp://x"), nil, 2, "settings", false, 0, 0, []string{"base-url"}},
-		{"key without secret", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-api-key-sid", twiliotest.APIKeySID), nil, 2, "settings", false, 0, 0, []string{"TWILIO_API_KEY_SECRET"}},
+		{"key without secret", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-api-key-sid", twiliotest.APIKeySID), nil, 2, "settings", false, 0, 0, []string{"api-key-secret"}},
 		{"unknown flag", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-password", "x"), nil, 2, "settings", false, 0, 0, nil},
 		{"extra argument", fakeEnv, append(fakeArgs(srv, "+14155550100"), "now"), nil, 2, "settings", false, 0, 0, nil},
 		{"zero timeout", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-timeout", "0s"), nil, 2, "settings", false, 0, 0, []string{"timeout"}},
@@ -138,7 +136,6 @@ func TestSMSFailures(t *testing.T) {
 		assert.Empty(t, line.ID, tt.name)
 		assert.Equal(t, tt.code, line.Error.Code, "%s: %s", tt.name, line.Error.Message)
 		assert.Equal(t, tt.temporary, *line.Error.Temporary, tt.name)
-		assert.Equal(t, tt.twilioCode, line.Error.TwilioCode, tt.name)
 		assert.Equal(t, tt.attempts, *line.Attempts, tt.name)
 		for _, f := range tt.fields {
 			assert.Contains(t, line.Error.Fields, f, tt.name)
