@@ -354,8 +354,9 @@ func (m *Message) Request() *http.Request {
 // LogoutSpec describes a LogoutRequest or LogoutResponse from the IdP. Every
 // zero value means the documented default.
 type LogoutSpec struct {
-	// Destination is the service provider's SLO URL. Required (Omit
-	// leaves the attribute out).
+	// Destination is the service provider's SLO URL, where the message
+	// goes. Required; Omit leaves the attribute out (and the message then
+	// goes to a relative URL).
 	Destination string
 	// Binding is saml.BindingHTTPRedirect (the default) or
 	// saml.BindingHTTPPOST.
@@ -464,11 +465,15 @@ func (idp *IdP) logoutMessage(kind, param string, s LogoutSpec) (*Message, error
 		return nil, w.err
 	}
 	doc := []byte(w.b.String())
-	m := &Message{ID: s.ID, Binding: s.Binding, Destination: s.Destination}
+	to := s.Destination
+	if to == Omit {
+		to = ""
+	}
+	m := &Message{ID: s.ID, Binding: s.Binding, Destination: to}
 	switch s.Binding {
 	case saml.BindingHTTPRedirect:
 		m.XML = doc
-		m.URL, err = idp.redirectURL(s.Destination, param, doc, s.RelayState, a, s.Unsigned)
+		m.URL, err = idp.redirectURL(to, param, doc, s.RelayState, a, s.Unsigned)
 		if err != nil {
 			return nil, err
 		}
