@@ -36,12 +36,12 @@ type Snapshot struct {
 // SnapshotUser is the user of a Snapshot: a mapping.User whose teams are
 // given by ID.
 type SnapshotUser struct {
-	ID             string   `json:"id"`
-	Username       string   `json:"username"`
-	Email          string   `json:"email"`
-	SiteAdmin      bool     `json:"siteAdmin"`
-	ServiceAccount bool     `json:"serviceAccount"`
-	Teams          []string `json:"teams"`
+	ID             string   `json:"id"`             // the host's user ID; required
+	Username       string   `json:"username"`       // the current username
+	Email          string   `json:"email"`          // the email, which Load finds the user by
+	SiteAdmin      bool     `json:"siteAdmin"`      // has site admin access
+	ServiceAccount bool     `json:"serviceAccount"` // is a service account
+	Teams          []string `json:"teams"`          // IDs of the user's teams, each listed in Snapshot.Teams
 }
 
 // ParseSnapshot reads a Snapshot from its JSON, refusing unknown fields by

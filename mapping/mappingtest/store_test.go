@@ -82,6 +82,8 @@ func TestStoreSyncAppliesAndCounts(t *testing.T) {
 	tm, _ := s.Team("t-dev")
 	assert.Equal(t, 0, tm.Members, "removal updates the count")
 	assert.Equal(t, 1, s.Calls(mappingtest.OpCommit))
+	assert.Equal(t, []mapping.User{u}, s.Users())
+	assert.Equal(t, []mapping.Team{withMembers(dev, 0), withMembers(ops, 1), withMembers(owners, 1)}, s.Teams())
 
 	again, err := cfg.Sync(context.Background(), s, aliceLogin("ops", "acme-admins"))
 	require.NoError(t, err)
