@@ -9,10 +9,10 @@ import (
 // stringIndex numbers a set of distinct strings and finds a string's
 // number. It exists for speed with large assertions: Go's map keeps a
 // string header per slot and compares keys where they were allocated,
-// which at 100,000 values costs several cache misses per lookup (Plan got
-// about 40% faster at that size with it). stringIndex can copy the keys
-// into one contiguous string, and keeps only a hash tag and a number per
-// slot (8 bytes), so a lookup touches one slot and the compact key copy.
+// which at 100,000 values costs several cache misses per lookup.
+// stringIndex can copy the keys into one contiguous string, and keeps only
+// a hash tag and a number per slot (8 bytes), so a lookup touches one slot
+// and the compact key copy.
 // The seed is random, but only equality is used, so results do not vary.
 type stringIndex struct {
 	seed  maphash.Seed
