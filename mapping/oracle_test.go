@@ -76,7 +76,9 @@ func oracle(cfg mapping.Config, in mapping.Input) (add, remove, blocked, ignored
 		}
 		return v == tm.Name || tm.SSOTeamID != "" && v == tm.SSOTeamID
 	}
-	asserted := func(tm mapping.Team) bool { return slices.ContainsFunc(values, func(v string) bool { return matches(tm, v) }) }
+	asserted := func(tm mapping.Team) bool {
+		return slices.ContainsFunc(values, func(v string) bool { return matches(tm, v) })
+	}
 	member := func(tm mapping.Team) bool {
 		return slices.ContainsFunc(in.User.Teams, func(m mapping.Team) bool { return m.ID == tm.ID })
 	}
