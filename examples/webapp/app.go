@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/siteadmin/integrations/mapping"
+	"github.com/siteadmin/integrations/mapping/mappingtest"
+	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations/saml"
+	"github.com/siteadmin/integrations/saml/samltest"
+	"github.com/siteadmin/integrations/smtpx"
+	"github.com/siteadmin/integrations/smtpx/smtptest"
+	"github.com/siteadmin/integrations/twilio"
+	"github.com/siteadmin/integrations/twilio/twiliotest"
+)
+
+// appConfig is what newApp needs.
+type appConfig struct {
+	// BaseURL is the app's own URL, such as "http://127.0.0.1:8000",
+	// without a trailing slash.
+	BaseURL string
+}
+
+// app is the whole web application: the service provider and its handler,
+// the embedded test IdP, the directory, the sessions, and the settings
+// with the fakes they point at by default. It is an http.Handler.
+type app struct {
+	base  string
+	mux   *http.ServeMux
+	pages *template.Template
+
+	idp     *samltest.IdP
+	spKey   *rsa.PrivateKey
+	spCert  *x509.Certificate
+	replay  *saml.MemoryReplayCache
+	tracker *saml.CookieTracker
+	store   *mappingtest.Store
+
+	smtpServer   *smtptest.Server
+	twilioServer *twiliotest.Server
+
+	mu       sync.RWMutex
+	samlSet  saml.Settings
+	sp       *saml.ServiceProvider
+	handler  http.Handler
+	smtpSet  smtpx.Settings
+	twilio   twilio.Settings
+	sessions map[string]*session
+}
+
+// session is one logged-in browser.
+type session struct {
+	NameID       saml.NameID
+	SessionIndex string
+	Attributes   saml.Attributes
+	Diff         string // the explained Diff of the login
+	DiffEmpty    bool
+	Via          string // "SP-initiated" or "IdP-initiated"
+}
+
+const sessionCookie = "webapp_session"
+
+// newApp builds the app: a test IdP at /idp/, the service provider at
+// /saml/ (trusting the IdP through its metadata, signing its requests),
+// a directory with two organizations, and SMTP and Twilio fakes.
+func newApp(cfg appConfig) (*app, error) {
+	base := strings.TrimSuffix(cfg.BaseURL, "/")
+	if u, err := url.Parse(base); err != nil || u.Host == "" {
+		return nil, fmt.Errorf("BaseURL %q is not an absolute URL", cfg.BaseURL)
+	}
+	a := &app{base: base, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
+	var err error
+	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).Parse(pagesHTML); err != nil {
+		return nil, err
+	}
+	a.idp, err = samltest.New(
+		samltest.WithEntityID(base+"/idp/metadata"),
+		samltest.WithSSOURL(base+"/idp/sso"),
+		samltest.WithSLOURL(base+"/idp/slo"),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if a.spKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		return nil, err
+	}
+	if a.spCert, err = samltest.NewCertificate(a.spKey, base+"/saml/metadata", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	a.tracker = &saml.CookieTracker{Key: key, Path: "/saml/"}
+	if a.store, err = directory(); err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(a.spKey)
+	if err != nil {
+		return nil, err
+	}
+	settings := saml.Settings{
+		Enabled:             true,
+		IdPMetadata:         string(a.idp.Metadata()),
+		AuthnRequestsSigned: true,
+		SPCertificate:       string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.spCert.Raw})),
+		SPPrivateKey:        notify.Secret(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
+		AllowIdPInitiated:   true,
+		TeamSync:            true,
+	}
+	if err := a.applySAML(settings); err != nil {
+		return nil, err
+	}
+
+	a.smtpServer = smtptest.NewServer(smtptest.Config{Username: "app", Password: "app-password"})
+	a.smtpSet = smtpx.Settings{
+		Enabled: true, Sender: "noreply@app.example.com",
+		Host: a.smtpServer.Host(), Port: a.smtpServer.Port(),
+		Authentication: smtpx.AuthPlain, Username: "app", Password: "app-password",
+	}
+	a.twilioServer = twiliotest.NewServer()
+	a.twilio = a.twilioServer.Settings()
+
+	a.routes()
+	return a, nil
+}
+
+// Close stops the SMTP and Twilio fakes.
+func (a *app) Close() {
+	a.smtpServer.Close()
+	a.twilioServer.Close()
+}
+
+// ServeHTTP implements http.Handler, with headers every page gets.
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *app) routes() {
+	a.mux.Handle("/saml/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.RLock()
+		h := a.handler
+		a.mu.RUnlock()
+		if h == nil {
+			a.render(w, http.StatusServiceUnavailable, "message", map[string]any{
+				"Title": "SAML is off", "Text": "Single sign-on is disabled on the SAML settings page.",
+			})
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	a.mux.HandleFunc("GET /{$}", a.home)
+	a.mux.HandleFunc("GET /diff", a.diff)
+	a.mux.HandleFunc("GET /idp/metadata", a.idpMetadata)
+	a.mux.HandleFunc("/idp/sso", a.idpSSO)
+	a.mux.HandleFunc("/idp/slo", a.idpSLO)
+	a.mux.HandleFunc("POST /idp/logout", a.idpLogout)
+	a.mux.HandleFunc("/admin/saml", a.adminSAML)
+	a.mux.HandleFunc("/admin/smtp", a.adminSMTP)
+	a.mux.HandleFunc("/admin/twilio", a.adminTwilio)
+}
+
+// applySAML validates settings and, when SAML is enabled, builds the
+// service provider and its handler from them.
+func (a *app) applySAML(s saml.Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	var sp *saml.ServiceProvider
+	var h *saml.Handler
+	if s.Enabled {
+		var err error
+		sp, err = s.ServiceProvider(saml.Config{
+			EntityID:    a.base + "/saml/metadata",
+			ACSURL:      a.base + "/saml/acs",
+			SLOURL:      a.base + "/saml/slo",
+			ReplayCache: a.replay, // shared across settings changes: a replay stays a replay
+		})
+		if err != nil {
+			return err
+		}
+		m := s.MappingConfig()
+		h, err = saml.NewHandler(sp, saml.HandlerConfig{
+			Tracker:         a.tracker,
+			DefaultRedirect: "/",
+			Mapping:         &m,
+			Store:           a.store,
+			Login:           a.login,
+			Logout:          a.logout,
+			IdPLogout:       a.idpLogoutRequested,
+			Metadata:        saml.MetadataOptions{NameIDFormats: []string{samltest.NameIDFormatEmail}, CacheDuration: time.Hour},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.samlSet, a.sp = s, sp
+	a.handler = nil
+	if h != nil {
+		a.handler = h
+	}
+	return nil
+}
+
+// login is the Handler's Login callback: it starts a session.
+func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request, l *saml.Login) error {
+	id, err := randomHex(24)
+	if err != nil {
+		return err
+	}
+	s := &session{
+		NameID: l.Assertion.NameID, SessionIndex: l.Assertion.SessionIndex,
+		Attributes: l.Assertion.Attributes, Via: "SP-initiated",
+	}
+	if l.Assertion.InResponseTo == "" {
+		s.Via = "IdP-initiated"
+	}
+	if l.Diff != nil {
+		s.Diff, s.DiffEmpty = l.Diff.String(), l.Diff.Empty()
+	}
+	a.mu.Lock()
+	a.sessions[id] = s
+	a.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// logout is the Handler's Logout callback: it ends this browser's session
+// and returns its SAML session for single logout.
+func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*saml.Session, error) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.sessions[c.Value]
+	delete(a.sessions, c.Value)
+	if s == nil {
+		return nil, nil
+	}
+	return &saml.Session{NameID: s.NameID, SessionIndex: s.SessionIndex}, nil
+}
+
+// idpLogoutRequested is the Handler's IdPLogout callback: it ends every
+// session of the NameID (only the listed IdP sessions when any are).
+func (a *app) idpLogoutRequested(ctx context.Context, req *saml.LogoutRequest) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, s := range a.sessions {
+		if s.NameID.Value == req.NameID.Value &&
+			(len(req.SessionIndexes) == 0 || slices.Contains(req.SessionIndexes, s.SessionIndex)) {
+			delete(a.sessions, id)
+		}
+	}
+	return nil
+}
+
+// current returns the session of r, or nil.
+func (a *app) current(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.sessions[c.Value]
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	s := a.current(r)
+	data := map[string]any{"Title": "Home", "Session": s}
+	if s != nil {
+		names := make([]string, 0, len(s.Attributes))
+		for n := range s.Attributes {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		var attrs [][2]string
+		for _, n := range names {
+			attrs = append(attrs, [2]string{n, strings.Join(s.Attributes[n], ", ")})
+		}
+		data["Attributes"] = attrs
+		if u, ok := a.userByEmail(s.NameID.Value); ok {
+			data["User"] = u
+		}
+	}
+	a.render(w, http.StatusOK, "home", data)
+}
+
+// diff shows the explained Diff of this browser's login and the user's
+// teams now.
+func (a *app) diff(w http.ResponseWriter, r *http.Request) {
+	s := a.current(r)
+	if s == nil {
+		http.Redirect(w, r, "/saml/login?return_to=/diff", http.StatusSeeOther)
+		return
+	}
+	data := map[string]any{"Title": "Team sync", "Session": s}
+	if u, ok := a.userByEmail(s.NameID.Value); ok {
+		data["User"] = u
+	}
+	data["Teams"] = a.store.Teams()
+	a.render(w, http.StatusOK, "diff", data)
+}
+
+func (a *app) userByEmail(email string) (mapping.User, bool) {
+	for _, u := range a.store.Users() {
+		if u.Email == email {
+			return u, true
+		}
+	}
+	return mapping.User{}, false
+}
+
+func (a *app) render(w http.ResponseWriter, status int, name string, data map[string]any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := a.pages.ExecuteTemplate(w, name, data); err != nil {
+		fmt.Fprintf(w, "<p>template error: %s</p>", template.HTMLEscapeString(err.Error()))
+	}
+}
+
+// sameOrigin refuses form posts from other sites (Fetch metadata, else
+// Origin); the session cookie is SameSite=Lax too.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "":
+	default:
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// directory is the host's data: two organizations with their teams, and
+// alice, who is already in acme's legacy team.
+func directory() (*mappingtest.Store, error) {
+	store := mappingtest.NewStore()
+	for _, t := range []mapping.Team{
+		{ID: "acme-owners", Org: "acme", Name: "owners", Owners: true, SSOTeamID: "acme-owners", Members: 1},
+		{ID: "acme-dev", Org: "acme", Name: "developers", SSOTeamID: "acme-developers", Members: 4},
+		{ID: "acme-legacy", Org: "acme", Name: "legacy", Members: 2},
+		{ID: "globex-ops", Org: "globex", Name: "ops", SSOTeamID: "globex-ops", Members: 2},
+		{ID: "globex-marketing", Org: "globex", Name: "marketing", Members: 3},
+	} {
+		if err := store.AddTeam(t); err != nil {
+			return nil, err
+		}
+	}
+	_, err := store.AddUser(mapping.User{
+		ID: "u-alice", Username: "alice.smith", Email: "alice@example.com",
+		Teams: []mapping.Team{{ID: "acme-legacy"}},
+	})
+	return store, err
+}
+
+// fieldErrors flattens a Validate error into field -> problem.
+func fieldErrors(err error) map[string]string {
+	out := map[string]string{}
+	var list interface{ Unwrap() []error }
+	all := []error{err}
+	if errors.As(err, &list) {
+		all = list.Unwrap()
+	}
+	for _, e := range all {
+		var sf *saml.FieldError
+		var mf *smtpx.FieldError
+		var tf *twilio.FieldError
+		switch {
+		case errors.As(e, &sf):
+			out[sf.Field] = sf.Problem
+		case errors.As(e, &mf):
+			out[mf.Field] = mf.Problem
+		case errors.As(e, &tf):
+			out[tf.Field] = tf.Problem
+		default:
+			out[""] = e.Error()
+		}
+	}
+	return out
+}

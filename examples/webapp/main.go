@@ -1,0 +1,80 @@
+// Command webapp is a small web application that uses the whole SDK on its
+// bundled fakes: SAML login and logout against an embedded test IdP, team
+// sync shown as the explained Diff, and admin pages for the SAML, SMTP and
+// Twilio settings with their "Send test email to" and "Send Test SMS"
+// boxes (wired to in-process fakes of an SMTP server and of Twilio until
+// the admin points them at real ones).
+//
+//	go run ./examples/webapp [-addr 127.0.0.1:8000]
+//
+// It listens on the loopback interface only, prints its URL, and keeps
+// everything in memory.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8000", "listen address: a loopback host and a port (0 picks a free one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	l, err := listenLoopback(*addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + l.Addr().String()
+	a, err := newApp(appConfig{BaseURL: base})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer a.Close()
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	fmt.Fprintf(out, "webapp: open %s/ (Ctrl-C stops it)\n", base)
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// listenLoopback listens on addr, whose host must be a loopback address
+// or "localhost": the app has no authentication of its own.
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("-addr %q: %v", addr, err)
+	}
+	if host == "localhost" {
+		addr = net.JoinHostPort("127.0.0.1", addr[len(host)+1:])
+	} else if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("-addr %q: the host must be a loopback address such as 127.0.0.1; this demo app has no access control", addr)
+	}
+	return net.Listen("tcp", addr)
+}
