@@ -21,9 +21,9 @@ const maxRedirectTarget = 2048
 // Anything else falls back: other origins, "//host" and "/\host"
 // (browsers read both as another host), backslashes, control characters
 // and spaces (browsers drop some of them, which can turn "/\t/evil" into
-// "//evil"), bytes outside ASCII (send them percent-encoded), user info, other schemes such as javascript:, and targets
-// longer than 2048 bytes. The comparison of origins ignores case and a
-// default port.
+// "//evil"), bytes outside ASCII (send them percent-encoded), user info,
+// other schemes such as javascript:, and targets longer than 2048 bytes.
+// The comparison of origins ignores case and a default port.
 func SafeRedirect(target string, allowedOrigins []string, fallback string) string {
 	if target == "" || len(target) > maxRedirectTarget {
 		return fallback
