@@ -30,8 +30,21 @@
 // and what came. Config.Debug attaches a Report of every check, for the
 // admin's "Enable SAML debugging" page.
 //
+// Encrypted assertions (and EncryptedID, EncryptedAttribute) are decrypted
+// with Config.DecryptionKeys: RSA-OAEP key transport and AES-GCM or AES-CBC
+// content, the Response signature checked first, CBC only inside a signed
+// Response, RSA PKCS#1 v1.5 and Triple DES only on request, and one error
+// message for every failure to decrypt, so that nothing leaks an oracle.
+//
+// The rest of the login is here too: AuthnRequest starts a login (HTTP-Redirect
+// or HTTP-POST, signed with Config.SigningKey), CookieTracker (or the host's
+// RequestTracker) remembers which requests a browser has outstanding,
+// SafeRedirect keeps RelayState on the site, Metadata publishes the SP
+// metadata, LogoutRequest and ParseLogoutRequest run single logout, and
+// NewHandler serves all of it (login, ACS with team sync, metadata, logout)
+// under one prefix. Settings is the admin's SAML page.
+//
 // Read next: Config for the options and their defaults, Assertion for what a
-// login yields, ReplayCache for hosts with several instances, and package
-// samltest for a test IdP. Encrypted assertions are not supported yet: they
-// are refused with ErrDecryption.
+// login yields, Handler for the HTTP side, ReplayCache for hosts with
+// several instances, and package samltest for a test IdP.
 package saml

@@ -56,6 +56,14 @@ type Settings struct {
 	// SPPrivateKey is SPCertificate's private key, PEM (PKCS #8, PKCS #1
 	// or SEC 1; RSA or ECDSA). Required with AuthnRequestsSigned.
 	SPPrivateKey notify.Secret `json:"sp-private-key,omitempty"`
+	// SPEncryptionCertificate is the certificate the IdP encrypts
+	// assertions to, PEM, published in the SP metadata. Optional: set it
+	// with SPDecryptionKeys to receive encrypted assertions.
+	SPEncryptionCertificate string `json:"sp-encryption-certificate,omitempty"`
+	// SPDecryptionKeys are the RSA private keys that decrypt assertions,
+	// PEM (PKCS #1 or PKCS #8), the current one (SPEncryptionCertificate's)
+	// first and the previous one after it during a rotation. Optional.
+	SPDecryptionKeys notify.Secret `json:"sp-decryption-keys,omitempty"`
 	// WantAssertionsSigned requires the IdP to sign the Assertion itself
 	// (see Config.WantAssertionsSigned). Default false.
 	WantAssertionsSigned bool `json:"want-assertions-signed"`
@@ -116,6 +124,8 @@ func (s Settings) Validate() error {
 	_, errs := s.idp()
 	_, _, spErrs := s.spKeyPair()
 	errs = append(errs, spErrs...)
+	_, _, decErrs := s.decryption()
+	errs = append(errs, decErrs...)
 	for _, m := range []struct{ field, value string }{{"signature-method", s.SignatureMethod}, {"digest-method", s.DigestMethod}} {
 		if _, ok := hashNames[m.value]; m.value != "" && !ok {
 			errs = append(errs, &FieldError{m.field, fmt.Sprintf("%q must be SHA256, SHA384, SHA512 or SHA1", m.value)})
@@ -197,7 +207,7 @@ func (s Settings) idp() (IdentityProvider, []error) {
 		if f.pem == "" {
 			continue
 		}
-		certs, err := parseCertificates(f.pem)
+		certs, err := ParseCertificatesPEM([]byte(f.pem))
 		if err != nil {
 			add(f.field, "%v", err)
 		}
@@ -219,7 +229,7 @@ func (s Settings) spKeyPair() (crypto.Signer, *x509.Certificate, []error) {
 	var cert *x509.Certificate
 	if s.SPCertificate == "" {
 		errs = append(errs, &FieldError{"sp-certificate", "is required when AuthnRequests are signed: the service provider's certificate, PEM"})
-	} else if certs, err := parseCertificates(s.SPCertificate); err != nil {
+	} else if certs, err := ParseCertificatesPEM([]byte(s.SPCertificate)); err != nil {
 		errs = append(errs, &FieldError{"sp-certificate", err.Error()})
 	} else {
 		cert = certs[0]
@@ -236,6 +246,34 @@ func (s Settings) spKeyPair() (crypto.Signer, *x509.Certificate, []error) {
 		errs = append(errs, &FieldError{"sp-private-key", "does not belong to the SP certificate"})
 	}
 	return key, cert, errs
+}
+
+// decryption parses the SP's decryption keys and encryption certificate.
+func (s Settings) decryption() ([]*rsa.PrivateKey, *x509.Certificate, []error) {
+	var errs []error
+	var keys []*rsa.PrivateKey
+	var cert *x509.Certificate
+	if !s.SPDecryptionKeys.IsZero() {
+		k, err := ParseDecryptionKeysPEM([]byte(s.SPDecryptionKeys.Reveal()))
+		if err != nil {
+			errs = append(errs, &FieldError{"sp-decryption-keys", err.Error()})
+		}
+		keys = k
+	}
+	if s.SPEncryptionCertificate != "" {
+		certs, err := ParseCertificatesPEM([]byte(s.SPEncryptionCertificate))
+		switch {
+		case err != nil:
+			errs = append(errs, &FieldError{"sp-encryption-certificate", err.Error()})
+		case len(keys) == 0 && err == nil && s.SPDecryptionKeys.IsZero():
+			errs = append(errs, &FieldError{"sp-decryption-keys", "are required with an SP encryption certificate: without them encrypted assertions cannot be read"})
+		case len(keys) > 0 && !samePublicKey(&keys[0].PublicKey, certs[0].PublicKey):
+			errs = append(errs, &FieldError{"sp-encryption-certificate", "does not belong to the first SP decryption key"})
+		default:
+			cert = certs[0]
+		}
+	}
+	return keys, cert, errs
 }
 
 // Config returns base (the host's own part: EntityID, ACSURL, SLOURL,
@@ -258,6 +296,7 @@ func (s Settings) Config(base Config) (Config, error) {
 	cfg.WantAssertionsSigned = s.WantAssertionsSigned
 	cfg.AllowSHA1 = base.AllowSHA1 || s.SignatureMethod == "SHA1" || s.DigestMethod == "SHA1"
 	cfg.SigningKey, cfg.SigningCertificate, _ = s.spKeyPair()
+	cfg.DecryptionKeys, cfg.EncryptionCertificate, _ = s.decryption()
 	if cfg.SigningKey != nil {
 		names := hashNames[s.SignatureMethod]
 		if s.SignatureMethod == "" {
@@ -304,6 +343,7 @@ func (s Settings) LogValue() slog.Value {
 		slog.Int("idp-metadata-bytes", len(s.IdPMetadata)), slog.String("idp-entity-id", s.IdPEntityID),
 		slog.String("sso-url", s.SSOURL), slog.String("slo-url", s.SLOURL),
 		slog.Bool("authn-requests-signed", s.AuthnRequestsSigned), slog.String("sp-private-key", s.SPPrivateKey.String()),
+		slog.String("sp-decryption-keys", s.SPDecryptionKeys.String()),
 		slog.Bool("want-assertions-signed", s.WantAssertionsSigned),
 		slog.String("signature-method", s.SignatureMethod), slog.String("digest-method", s.DigestMethod),
 		slog.Bool("team-sync", s.TeamSync),
@@ -315,37 +355,8 @@ func (s Settings) Format(f fmt.State, verb rune) {
 	type settings Settings // the same fields, without this method
 	p := settings(s)
 	p.SPPrivateKey = notify.Secret(s.SPPrivateKey.String())
+	p.SPDecryptionKeys = notify.Secret(s.SPDecryptionKeys.String())
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
-}
-
-// parseCertificates reads every CERTIFICATE block of a PEM text.
-func parseCertificates(text string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	rest := []byte(text)
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("a certificate does not parse: %v", err)
-		}
-		switch c.PublicKey.(type) {
-		case *rsa.PublicKey, *ecdsa.PublicKey:
-		default:
-			return nil, fmt.Errorf("the certificate %q holds a %T key; only RSA and ECDSA are supported", c.Subject.CommonName, c.PublicKey)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
-	}
-	return out, nil
 }
 
 // parsePrivateKey reads an RSA or ECDSA private key in PEM. Its errors

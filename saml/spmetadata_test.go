@@ -207,6 +207,37 @@ func TestSettings(t *testing.T) {
 			assert.NotContains(t, fmt.Sprintf(verb, s), "PRIVATE KEY", verb)
 		}
 	})
+	t.Run("decryption keys", func(t *testing.T) {
+		next, err := newSPKeyPair()
+		require.NoError(t, err)
+		s := saml.Settings{
+			Enabled: true, IdPMetadata: string(idp.Metadata()),
+			SPEncryptionCertificate: pemCert(next.cert.Raw),
+			SPDecryptionKeys:        notify.Secret(pemKey(t, next.key) + pemKey(t, kp.key)),
+		}
+		sp, err := s.ServiceProvider(base)
+		require.NoError(t, err)
+		cfg := sp.Config()
+		require.Len(t, cfg.DecryptionKeys, 2)
+		assert.True(t, cfg.EncryptionCertificate.Equal(next.cert))
+		for _, old := range []spKeyPair{next, kp} { // the current key and the one rotated out
+			resp, err := idp.Response(samltest.ResponseSpec{Now: testNow, InResponseTo: "_r", Sign: samltest.SignBoth,
+				Encrypt: &samltest.Encryption{Certificate: old.cert}})
+			require.NoError(t, err)
+			_, err = sp.Verify(context.Background(), resp.Base64(), "_r")
+			assert.NoError(t, err)
+		}
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			assert.NotContains(t, fmt.Sprintf(verb, s), "PRIVATE KEY", verb)
+		}
+
+		s.SPDecryptionKeys = notify.Secret(pemKey(t, kp.key)) // not the certificate's key
+		assert.ErrorContains(t, s.Validate(), "sp-encryption-certificate")
+		s.SPDecryptionKeys = ""
+		assert.ErrorContains(t, s.Validate(), "sp-decryption-keys")
+		s.SPDecryptionKeys, s.SPEncryptionCertificate = "garbage", ""
+		assert.ErrorContains(t, s.Validate(), "sp-decryption-keys")
+	})
 }
 
 func pemCert(der []byte) string {
