@@ -205,10 +205,10 @@ func (c *Client) send(ctx context.Context, msg notify.SMS) (Receipt, error) {
 		}
 		wait, retry := c.retryWait(ctx, err, attempt)
 		if !retry {
-			c.log(ctx, slog.LevelWarn, "twilio: message not sent", append(attrs, "attempt", attempt, "error", err)...)
+			c.log(ctx, slog.LevelWarn, "twilio: message not sent", append(append(attrs, "attempt", attempt), failureAttrs(err)...)...)
 			return Receipt{}, err
 		}
-		c.log(ctx, slog.LevelInfo, "twilio: retrying", append(attrs, "attempt", attempt, "wait", wait, "error", err)...)
+		c.log(ctx, slog.LevelInfo, "twilio: retrying", append(append(attrs, "attempt", attempt, "wait", wait), failureAttrs(err)...)...)
 		if serr := c.cfg.Sleep(ctx, wait); serr != nil {
 			return Receipt{}, fmt.Errorf("twilio: stopped waiting to retry: %w; the last answer was: %w", serr, err)
 		}
@@ -289,6 +289,22 @@ func (c *Client) scrub(e *Error) *Error {
 	r := strings.NewReplacer(secret, "[redacted]", basic, "[redacted]")
 	e.Message, e.MoreInfo, e.Body = r.Replace(e.Message), r.Replace(e.MoreInfo), r.Replace(e.Body)
 	return e
+}
+
+// failureAttrs describes a failed attempt for the log without the error's
+// text: Twilio's messages quote the full To number ("The 'To' number
+// +14155550100 is not a valid phone number"), and Config.Logger promises
+// no more of it than the last four digits (which attrs already hold).
+func failureAttrs(err error) []any {
+	var e *Error
+	var ne *NetworkError
+	switch {
+	case errors.As(err, &e):
+		return []any{"http_status", e.Status, "twilio_code", e.Code}
+	case errors.As(err, &ne):
+		return []any{"failure", "network", "timeout", ne.Timeout(), "canceled", errors.Is(ne, context.Canceled)}
+	}
+	return []any{"failure", "other"}
 }
 
 func (c *Client) log(ctx context.Context, level slog.Level, msg string, args ...any) {

@@ -694,3 +694,37 @@ func TestRetryAfterDateUsesTheClock(t *testing.T) {
 	assert.Equal(t, 2, rec.Attempts)
 	assert.Equal(t, []time.Duration{7 * time.Second}, sl.Waits())
 }
+
+// Config.Logger promises no more of the recipient's number than its last
+// four digits, yet Twilio's messages quote the whole number: the log
+// carries Twilio's code and the HTTP status instead of the error's text.
+func TestLogsMaskTheNumber(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := newClient(t, srv.Settings(), twilio.Config{Logger: logger, Sleep: (&sleeper{}).Sleep})
+
+	for _, to := range []string{twiliotest.ToInvalid, twiliotest.ToUnverified, twiliotest.ToOptedOut} {
+		err := c.SendSMS(t.Context(), code2FA(to))
+		require.Error(t, err)
+	}
+	srv.TooManyRequests(1, 0)
+	require.NoError(t, c.SendSMS(t.Context(), code2FA(recipient)))
+	err := c.SendSMS(t.Context(), code2FA(twiliotest.ToInvalid))
+	require.ErrorContains(t, err, twiliotest.ToInvalid, "the error itself names the number, for the admin")
+
+	mu.Lock()
+	all := logs.String()
+	mu.Unlock()
+	for _, to := range []string{twiliotest.ToInvalid, twiliotest.ToUnverified, twiliotest.ToOptedOut, recipient} {
+		assert.NotContains(t, all, to[:len(to)-4], "no more than the last four digits of %s", to)
+		assert.Contains(t, all, `"to":"********`+to[len(to)-4:]+`"`)
+	}
+	assert.Contains(t, all, `"msg":"twilio: message not sent"`)
+	assert.Contains(t, all, `"http_status":400,"twilio_code":21211`)
+	assert.Contains(t, all, `"twilio_code":21608`)
+	assert.Contains(t, all, `"msg":"twilio: retrying"`)
+	assert.Contains(t, all, `"http_status":429`)
+}
