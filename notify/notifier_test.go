@@ -160,6 +160,17 @@ func TestRetryDelay(t *testing.T) {
 	}
 }
 
+// SleepContext is the default Sleeper here and the one smtpx, twilio and
+// examples/sendtest share.
+func TestSleepContext(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, notify.SleepContext(t.Context(), 0))
+	assert.NoError(t, notify.SleepContext(t.Context(), time.Millisecond))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	assert.ErrorIs(t, notify.SleepContext(ctx, time.Hour), context.Canceled, "a cancelled context ends the wait at once")
+}
+
 func TestJitterIsDrawnFromRand(t *testing.T) {
 	t.Parallel()
 	sleeps := func(seed uint64) []time.Duration {

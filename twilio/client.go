@@ -106,7 +106,7 @@ func New(s Settings, cfg Config) (*Client, error) {
 		cfg.MaxBackoff = DefaultMaxBackoff
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepContext
+		cfg.Sleep = notify.SleepContext
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -89,15 +89,3 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return d
 }
-
-// sleepContext waits d, or until ctx ends and then returns its error.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -1,7 +1,6 @@
 package twilio
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -61,12 +60,4 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 	assert.Equal(t, time.Duration(0), backoff(0, 0, 1))
-}
-
-func TestSleepContext(t *testing.T) {
-	t.Parallel()
-	assert.NoError(t, sleepContext(t.Context(), 0))
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	assert.ErrorIs(t, sleepContext(ctx, time.Hour), context.Canceled, "a cancelled context ends the wait at once")
 }
