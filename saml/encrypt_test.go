@@ -365,3 +365,14 @@ func BenchmarkVerifyEncrypted(b *testing.B) {
 		}
 	}
 }
+
+func TestSignatureBesideEncryptedData(t *testing.T) {
+	t.Parallel()
+	h, kp := encHarness(t)
+	xml := h.xml(t, encrypted(kp, samltest.Encryption{}, samltest.SignResponse))
+	i, j := span(t, xml, "<ds:Signature", "</ds:Signature>", 0)
+	sig := xml[i:j]
+	xml = strings.Replace(xml, "</saml2:EncryptedAssertion>", sig+"</saml2:EncryptedAssertion>", 1)
+	_, err := h.verify(t, xml)
+	assert.ErrorIs(t, err, saml.ErrStructure)
+}

@@ -155,6 +155,9 @@ func (v *verification) checkStructure(root *etree.Element, sc *scanned) *Error {
 		case root:
 			onResponse++
 		case assertion:
+			if assertion.Tag == "EncryptedAssertion" {
+				return newError(CodeStructure, "a signature sits directly in the EncryptedAssertion; an encrypted assertion is signed inside, before encryption")
+			}
 			onAssertion++
 		default:
 			return newError(CodeStructure, "a signature sits inside <%s>; signatures belong directly in the Response or the Assertion they sign (a wrapping attempt?)", sig.Parent().Tag)
