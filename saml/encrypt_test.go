@@ -270,6 +270,16 @@ func TestEncryptedNameIDAndAttributes(t *testing.T) {
 	assert.Equal(t, "alice", a.Attributes.Get("Username"))
 	assert.Equal(t, "user", a.FriendlyNames["Username"])
 
+	// CBC is fine inside a signed assertion, even in an unsigned Response:
+	// the assertion signature covers the ciphertext.
+	cbc := &samltest.Encryption{Certificate: kp.cert, Content: samltest.AES128CBC}
+	a, err = h.verify(t, h.xml(t, func(s *samltest.ResponseSpec) {
+		s.Sign, s.EncryptNameID, s.EncryptAttributes = samltest.SignAssertion, cbc, cbc
+		s.Attributes = []samltest.Attribute{{Name: "MemberOf", Values: []string{"eng"}}}
+	}))
+	require.NoError(t, err, reportOf(err))
+	assert.Equal(t, samltest.DefaultNameID, a.NameID.Value)
+
 	// Both encrypted inside an encrypted assertion.
 	xml = h.xml(t, func(s *samltest.ResponseSpec) {
 		s.Sign = samltest.SignBoth

@@ -18,7 +18,7 @@ func (v *verification) decryptAssertion() *Error {
 	if err != nil || enc == nil {
 		return newError(CodeStructure, "the Response holds no single EncryptedAssertion")
 	}
-	assertion, fsc, e := v.decryptElement(enc, "Assertion")
+	assertion, fsc, e := v.decryptElement(enc, "Assertion", v.signedResponse)
 	if e != nil {
 		return e
 	}
@@ -50,9 +50,11 @@ func (v *verification) decryptAssertion() *Error {
 
 // decryptElement decrypts container (EncryptedAssertion, EncryptedID or
 // EncryptedAttribute) and returns the element it holds, which must be a
-// SAML assertion-namespace element named want. Every failure to decrypt
-// gives one error with one message; the detail goes to the debug report.
-func (v *verification) decryptElement(container *etree.Element, want string) (*etree.Element, *scanned, *Error) {
+// SAML assertion-namespace element named want. signed says whether a
+// verified signature covers the ciphertext, which CBC requires. Every
+// failure to decrypt gives one error with one message; the detail goes to
+// the debug report.
+func (v *verification) decryptElement(container *etree.Element, want string, signed bool) (*etree.Element, *scanned, *Error) {
 	ed, f := parseEncrypted(container)
 	if f != nil {
 		return nil, nil, v.decryptionFailed(f)
@@ -60,7 +62,7 @@ func (v *verification) decryptElement(container *etree.Element, want string) (*e
 	if alg, why := ed.legacyAlgorithm(); alg != "" && !v.sp.cfg.AllowLegacyEncryption {
 		return nil, nil, newError(CodeDecryption, "the IdP encrypts with %s, which is refused: %s; have the IdP use RSA-OAEP and AES-GCM, or allow legacy encryption in the settings", alg, why)
 	}
-	if !ed.cipher.gcm && !v.signedResponse && !v.sp.cfg.AllowCBCInUnsignedResponse {
+	if !ed.cipher.gcm && !signed && !v.sp.cfg.AllowCBCInUnsignedResponse {
 		return nil, nil, newError(CodeDecryption, "the %s is encrypted with %s (CBC) in an unsigned Response; CBC is accepted only inside a signed Response, where it cannot be altered: have the IdP sign the Response or use AES-GCM, or allow CBC in unsigned responses in the settings", container.Tag, ed.method)
 	}
 	plain, f := v.sp.decrypt(ed, v.sp.cfg.MaxResponseSize)
@@ -89,7 +91,7 @@ func (v *verification) decryptionFailed(f *decryptFailure) *Error {
 func (v *verification) decryptNameID(enc *etree.Element) (*etree.Element, *Error) {
 	step := v.step
 	v.check("decrypt_name_id")
-	el, _, e := v.decryptElement(enc, "NameID")
+	el, _, e := v.decryptElement(enc, "NameID", true) // inside the verified assertion
 	v.step = step
 	return el, e
 }
@@ -109,7 +111,7 @@ func (v *verification) readAttributes(a *Assertion) *Error {
 				addAttribute(a, el)
 			case is(el, nsAssertion, "EncryptedAttribute"):
 				v.check("decrypt_attribute")
-				attrEl, _, e := v.decryptElement(el, "Attribute")
+				attrEl, _, e := v.decryptElement(el, "Attribute", true) // inside the verified assertion
 				if e != nil {
 					return e
 				}
