@@ -92,6 +92,7 @@ func TestEncryptedAlgorithmPairs(t *testing.T) {
 					require.NoError(t, err, reportOf(err))
 					assert.Equal(t, samltest.DefaultNameID, a.NameID.Value)
 					assert.Equal(t, []string{"eng", "ops"}, a.Attributes["MemberOf"])
+					assert.Contains(t, a.Report.DecryptedXML, samltest.DefaultNameID, "the debug report shows the decrypted assertion")
 				})
 			}
 		}

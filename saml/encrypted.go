@@ -69,6 +69,9 @@ func (v *verification) decryptElement(container *etree.Element, want string, sig
 	if f != nil {
 		return nil, nil, v.decryptionFailed(f)
 	}
+	if v.report != nil && want == "Assertion" {
+		v.report.DecryptedXML = string(plain)
+	}
 	el, fsc, f := parseFragment(plain, container, v.scan)
 	if f != nil {
 		return nil, nil, v.decryptionFailed(f)

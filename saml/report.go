@@ -11,6 +11,9 @@ type Report struct {
 	// XML is the decoded response, as received (empty when it could not
 	// be decoded).
 	XML string `json:"xml,omitempty"`
+	// DecryptedXML is the decrypted assertion, when the assertion came
+	// encrypted and could be decrypted.
+	DecryptedXML string `json:"decryptedXML,omitempty"`
 }
 
 // Check is one step of a verification.
