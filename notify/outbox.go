@@ -38,6 +38,7 @@ type Outbox interface {
 	// hand the same message to two callers while its lease lasts (in SQL:
 	// SELECT ... FOR UPDATE SKIP LOCKED, then UPDATE in the same
 	// transaction), and never returns a delivered or dead message.
+	// A max of 0 or less claims nothing.
 	Claim(ctx context.Context, max int, lease time.Duration) ([]Message, error)
 
 	// MarkDelivered records that m was sent; it is never claimed again.

@@ -96,13 +96,17 @@ func (o *Outbox) Enqueue(ctx context.Context, msgs []notify.Message) error {
 	return nil
 }
 
-// Claim leases up to max due messages, earliest due first.
+// Claim leases up to max due messages, earliest due first. A max of 0
+// or less claims nothing, as LIMIT 0 would.
 func (o *Outbox) Claim(ctx context.Context, max int, lease time.Duration) ([]notify.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if lease <= 0 {
 		return nil, errors.New("notifytest: Claim needs a positive lease")
+	}
+	if max <= 0 {
+		return nil, nil
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +76,23 @@ func TestOutboxClaimsAreExclusiveWhileLeased(t *testing.T) {
 	require.Len(t, again, 3, "expired leases come back")
 	assert.Equal(t, 2, again[0].Attempts)
 	assert.NotEqual(t, first[0].Lease, again[0].Lease, "a new claim, a new lease")
+}
+
+func TestOutboxClaimNothing(t *testing.T) {
+	t.Parallel()
+	o, _ := newOutbox(t, "k1", "k2")
+	for _, max := range []int{0, -1, math.MinInt} {
+		msgs, err := o.Claim(t.Context(), max, time.Minute)
+		require.NoError(t, err, "max %d", max)
+		assert.Empty(t, msgs, "max %d claims nothing", max)
+	}
+	for _, r := range o.Records() {
+		assert.Equal(t, notifytest.Pending, r.State, "%s is untouched", r.Message.Key())
+		assert.Zero(t, r.Message.Attempts)
+	}
+	msgs, err := o.Claim(t.Context(), 10, time.Minute)
+	require.NoError(t, err)
+	assert.Len(t, msgs, 2, "both are still there to claim")
 }
 
 func TestOutboxFinalStatesAndStaleAnswers(t *testing.T) {
