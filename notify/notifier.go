@@ -326,7 +326,7 @@ func sensitive(d Data) []Secret {
 func checkRecipient(r string, sms bool) error {
 	if sms {
 		if !isE164(r) {
-			return fmt.Errorf("%w: %q is not a phone number in E.164 form: write it as + then the country code and number, digits only, such as +14155550100", ErrInvalidRecipient, r)
+			return fmt.Errorf("%w: %q is not a phone number in E.164 form: write it as + then the country code and number, 2 to 15 digits only, such as +14155550100", ErrInvalidRecipient, r)
 		}
 		return nil
 	}
@@ -337,8 +337,11 @@ func checkRecipient(r string, sms bool) error {
 	return nil
 }
 
+// isE164 is the rule twilio.ValidateE164 applies (issue 4): "+", then 2
+// to 15 digits, the first not 0, and nothing else. The Notifier must not
+// refuse a number that the transport would send to.
 func isE164(s string) bool {
-	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
 	for _, c := range s[1:] {

@@ -203,6 +203,44 @@ func TestRenderRecipients(t *testing.T) {
 	assert.ErrorContains(t, err, "no recipients")
 }
 
+// The Notifier takes the numbers twilio.ValidateE164 takes (issue 4: "+",
+// 2 to 15 digits, the first not 0), so it never refuses a number the
+// transport would send to, nor passes one it would refuse.
+func TestRenderSMSRecipientsFollowE164(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, notify.Config{})
+	for _, tc := range []struct {
+		to string
+		ok bool
+	}{
+		{"+12", true},
+		{"+441", true},
+		{"+123456", true},
+		{"+123456789012345", true},
+		{"+14155550100", true},
+		{"", false},
+		{"+", false},
+		{"+1", false},
+		{"+1234567890123456", false},
+		{"+0123456789", false},
+		{"+02", false},
+		{"12", false},
+		{"+1 415", false},
+		{"+1415\r\n", false},
+	} {
+		msgs, rerrs, err := f.n.Render(notify.TestSMS{}, tc.to)
+		require.NoError(t, err, tc.to)
+		if tc.ok {
+			assert.Len(t, msgs, 1, "%q is E.164", tc.to)
+			assert.Empty(t, rerrs, tc.to)
+		} else {
+			assert.Empty(t, msgs, "%q is not E.164", tc.to)
+			require.Len(t, rerrs, 1, tc.to)
+			assert.ErrorIs(t, rerrs[0], notify.ErrInvalidRecipient, tc.to)
+		}
+	}
+}
+
 func TestRenderKeysAreFreshAndSafe(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, notify.Config{Rand: nil})
