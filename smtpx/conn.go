@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -142,8 +143,10 @@ func (m *Mailer) tlsError(ctx context.Context, err error) error {
 	if ctxEnded(ctx) {
 		return contextError(ctx, "TLS handshake", err)
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if !tlsProtocolError(err) && networkError(err) {
+		// A reset or a closed connection mid-handshake says nothing about
+		// the TLS settings (an overloaded server does it): temporary, as
+		// on any other step.
 		return failure(ctx, "TLS handshake", err, "")
 	}
 	name := strconv.Quote(m.tlsConfig.ServerName)
@@ -161,6 +164,39 @@ func (m *Mailer) tlsError(ctx context.Context, err error) error {
 	}
 	return &Error{Code: CodeTLS, Command: "TLS handshake", Err: err,
 		Problem: fmt.Sprintf("TLS handshake failed (%s); %s", oneLine(err), fix)}
+}
+
+// tlsProtocolError reports whether err is TLS itself failing: a
+// certificate that does not verify, an alert from either side, or an
+// answer that is not TLS at all. Settings must change to cure these.
+func tlsProtocolError(err error) bool {
+	var (
+		verify  *tls.CertificateVerificationError
+		alert   tls.AlertError
+		record  tls.RecordHeaderError
+		host    x509.HostnameError
+		unknown x509.UnknownAuthorityError
+		invalid x509.CertificateInvalidError
+		op      *net.OpError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &alert), errors.As(err, &record),
+		errors.As(err, &host), errors.As(err, &unknown), errors.As(err, &invalid):
+		return true
+	case errors.As(err, &op) && (op.Op == "remote error" || op.Op == "local error"):
+		// crypto/tls reports an alert the server sent, or one it sent
+		// itself, as a *net.OpError with these Ops.
+		return true
+	}
+	return false
+}
+
+// networkError reports whether err comes from the connection rather
+// than from TLS: end of stream, a reset, a timeout, a closed socket.
+func networkError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.As(err, &ne)
 }
 
 // authenticate runs AUTH as the settings ask.
