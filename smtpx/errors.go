@@ -2,6 +2,7 @@ package smtpx
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -71,7 +72,8 @@ type Error struct {
 }
 
 // Error returns "smtpx: CODE: PROBLEM", followed by the server's reply
-// when there was one.
+// when there was one. A Mailer has already taken the password out of the
+// reply (see passwordScrubber), in case the server echoed the AUTH line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("smtpx: ")
@@ -144,6 +146,73 @@ func (e *Error) withReply(se *smtp.SMTPError) *Error {
 	e.ServerText = se.Message
 	e.temporary = se.Code/100 == 4
 	return e
+}
+
+// redacted stands for a password the server sent back.
+const redacted = "[redacted]"
+
+// passwordScrubber returns a Replacer that takes the password out of
+// text the server sent, in every form AUTH sends it: as is, the base64
+// of PLAIN's "\x00username\x00password", and LOGIN's base64(password).
+// A server that echoes the AUTH line in a reply (some do, in a 535 or a
+// later 5xx) would otherwise put them into errors and logs. The base64
+// forms are matched without their "=" padding, so a trimmed echo is
+// caught too. nil when there is no password.
+func passwordScrubber(s Settings) *strings.Replacer {
+	pw := s.Password.Reveal()
+	if pw == "" {
+		return nil
+	}
+	b64 := func(v string) string { return strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(v)), "=") }
+	return strings.NewReplacer(
+		b64("\x00"+s.Username+"\x00"+pw), redacted,
+		b64(pw), redacted,
+		pw, redacted,
+	)
+}
+
+// scrub takes the password out of everything in err that holds the
+// server's words, and returns err.
+func scrub(r *strings.Replacer, err error) error {
+	var e *Error
+	if r == nil || !errors.As(err, &e) {
+		return err
+	}
+	e.ServerText = r.Replace(e.ServerText)
+	e.Problem = r.Replace(e.Problem)
+	if e.Err == nil {
+		return err
+	}
+	if text := e.Err.Error(); r.Replace(text) != text {
+		if se, ok := e.Err.(*smtp.SMTPError); ok {
+			c := *se
+			c.Message = r.Replace(se.Message)
+			e.Err = &c
+		} else {
+			e.Err = &scrubbedError{text: r.Replace(text), ctx: contextCause(e.Err)}
+		}
+	}
+	return err
+}
+
+// scrubbedError stands in for an error whose text held the password: it
+// keeps the scrubbed text and, for errors.Is, whether the context ended,
+// but not the original, which errors.As could reach.
+type scrubbedError struct {
+	text string
+	ctx  error // context.Canceled, context.DeadlineExceeded or nil
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+func (e *scrubbedError) Unwrap() error { return e.ctx }
+
+func contextCause(err error) error {
+	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
 }
 
 // failure turns an error from a step of the conversation into an *Error.

@@ -97,6 +97,7 @@ func (c Config) withDefaults() Config {
 type Mailer struct {
 	cfg       *Config // a pointer, so that even a copy of a Mailer never prints the password
 	tlsConfig *tls.Config
+	scrub     *strings.Replacer // takes the password out of the server's replies; nil without one
 
 	mu     sync.Mutex
 	idle   []*conn       // connections waiting for a message, newest last
@@ -122,6 +123,7 @@ func NewMailer(cfg Config) (*Mailer, error) {
 	return &Mailer{
 		cfg:       &cfg,
 		tlsConfig: &tls.Config{ServerName: name, RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		scrub:     passwordScrubber(cfg.Settings),
 		wake:      make(chan struct{}),
 	}, nil
 }
@@ -152,11 +154,16 @@ func (m *Mailer) send(ctx context.Context, msg notify.Email, rep *TestReport) (*
 	for attempt := 0; ; attempt++ {
 		c, reused, err := m.get(ctx, rep)
 		if err != nil {
+			err = scrub(m.scrub, err)
 			m.logFailure(ctx, env, err)
 			return nil, err
 		}
 		reply, err := m.deliver(ctx, c, env)
+		err = scrub(m.scrub, err)
 		if err == nil {
+			if m.scrub != nil {
+				reply = m.scrub.Replace(reply)
+			}
 			m.put(c)
 			m.log(ctx, slog.LevelDebug, "smtpx: sent", "message-id", env.id, "to", env.to, "reply", reply, "reused", reused)
 			rep.step(StepSend, true, "accepted: "+reply)
