@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"sort"
 	"strings"
 	"time"
 
@@ -29,34 +26,19 @@ Sends a test email with the given SMTP settings, as the admin page's
   {"ok":false,"error":{"code":C,"message":M,"temporary":B},"attempts":N}
 
 The password comes from SMTP_PASSWORD. Error codes: settings (with
-"fields":{NAME:PROBLEM}), dial, tls, auth, rejected, temporary, timeout.
-Temporary failures are tried again, up to -attempts in all, within
--timeout. The steps (connected, TLS, authenticated, accepted) go to
-stderr. Exit status: 0 sent, 1 not sent, 2 invalid settings or usage.
+"fields":{NAME:PROBLEM}), dial, tls, auth, rejected, temporary, timeout
+(also on Ctrl-C). Temporary failures are tried again, up to -attempts in
+all, within -timeout. The steps (connected, TLS, authenticated, accepted)
+go to stderr. Exit status: 0 sent, 1 not sent, 2 invalid settings or usage.
 
 `
-
-// emailResult is the line runEmail prints.
-type emailResult struct {
-	OK       bool        `json:"ok"`
-	ID       string      `json:"id,omitempty"`
-	Error    *emailError `json:"error,omitempty"`
-	Attempts int         `json:"attempts"`
-}
-
-type emailError struct {
-	Code      string            `json:"code"`
-	Message   string            `json:"message"`
-	Temporary bool              `json:"temporary"`
-	Fields    map[string]string `json:"fields,omitempty"` // settings: smtpx.Settings JSON field (or flag) -> problem
-}
 
 // runEmail is the "email" subcommand: it reads the flags in args and the
 // password through getenv, sends a test email with smtpx.SendTest
 // (again while the failure is temporary), prints one JSON line to stdout
 // and the steps to stderr, and returns the exit status: 0 sent, 1 not
 // sent, 2 invalid settings or usage.
-func runEmail(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func runEmail(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("email", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -80,11 +62,11 @@ func runEmail(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: err.Error()}})
+		return printResult(stdout, exitInvalid, result{Error: usageError(err.Error())})
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: "unexpected arguments: " + strings.Join(fs.Args(), " ")}})
+		return printResult(stdout, exitInvalid, result{Error: usageError("unexpected arguments: " + strings.Join(fs.Args(), " "))})
 	}
 
 	fields := map[string]string{}
@@ -127,16 +109,14 @@ func runEmail(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fields["retry-wait"] = "must not be negative"
 	}
 	if len(fields) > 0 {
-		for name, problem := range emailFields(cfg.Validate()) {
+		for name, problem := range fieldProblems(cfg.Validate()) {
 			fields[name] = problem
 		}
-		return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: emailFieldMessage(fields), Fields: fields}})
+		return printResult(stdout, exitInvalid, result{Error: settingsError(fields)})
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	wait := *retryWait
 	for n := 1; ; n++ {
 		rep, err := smtpx.SendTest(ctx, cfg, *to)
@@ -148,28 +128,19 @@ func runEmail(args []string, stdout, stderr io.Writer, getenv func(string) strin
 			fmt.Fprintf(stderr, "sendtest: attempt %d: %s: %s: %s\n", n, step.Name, status, step.Detail)
 		}
 		if err == nil {
-			return printEmail(stdout, 0, emailResult{OK: true, ID: rep.MessageID, Attempts: n})
+			return printResult(stdout, exitSent, result{OK: true, ID: rep.MessageID, Attempts: n})
 		}
 		if errors.Is(err, smtpx.ErrSettings) {
-			fields := emailFields(err)
-			return printEmail(stdout, 2, emailResult{Error: &emailError{Code: "settings", Message: emailFieldMessage(fields), Fields: fields}})
+			fields := fieldProblems(err)
+			if len(fields) == 0 {
+				fields["settings"] = err.Error()
+			}
+			return printResult(stdout, exitInvalid, result{Error: settingsError(fields)})
 		}
-		if !notify.IsTemporary(err) || n >= *attempts || !sleep(ctx, wait) {
-			return printEmail(stdout, 1, emailResult{Error: describeEmailError(err), Attempts: n})
+		if !notify.IsTemporary(err) || n >= *attempts || notify.SleepContext(ctx, wait) != nil {
+			return printResult(stdout, exitFailed, result{Error: describeEmailError(err), Attempts: n})
 		}
 		wait *= 2
-	}
-}
-
-// sleep waits d, and reports false if ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
@@ -186,70 +157,20 @@ func readCAs(file string) (*x509.CertPool, string) {
 }
 
 // describeEmailError turns a failed send into the JSON error.
-func describeEmailError(err error) *emailError {
-	out := &emailError{Code: "temporary", Message: err.Error(), Temporary: notify.IsTemporary(err)}
+func describeEmailError(err error) *resultError {
+	out := &resultError{Code: "temporary", Message: err.Error(), Temporary: notify.IsTemporary(err)}
 	var e *smtpx.Error
 	if errors.As(err, &e) {
 		switch e.Code {
 		case smtpx.CodeDial, smtpx.CodeTLS, smtpx.CodeAuth, smtpx.CodeRejected, smtpx.CodeTemporary, smtpx.CodeTimeout:
 			out.Code = string(e.Code)
 		case smtpx.CodeCanceled:
-			out.Code = "timeout"
-		case smtpx.CodeSettings, smtpx.CodeMessage:
-			out.Code = "settings"
+			out.Code = "timeout" // Ctrl-C: the same code as the deadline, as for sms
+		case smtpx.CodeMessage:
+			// The server's or the message's problem, not the settings':
+			// a send that failed, exit 1, and no "fields".
+			out.Code = "rejected"
 		}
 	}
 	return out
-}
-
-// emailFields collects the *smtpx.FieldError problems in err.
-func emailFields(err error) map[string]string {
-	fields := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if fe, ok := err.(*smtpx.FieldError); ok {
-			fields[fe.Field] = fe.Problem
-			return
-		}
-		if joined, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range joined.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		walk(errors.Unwrap(err))
-	}
-	walk(err)
-	return fields
-}
-
-func emailFieldMessage(fields map[string]string) string {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, name := range names {
-		parts[i] = name + ": " + fields[name]
-	}
-	return "invalid settings: " + strings.Join(parts, "; ")
-}
-
-// printEmail writes res as one JSON line and returns status.
-func printEmail(stdout io.Writer, status int, res emailResult) int {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	// Keep the Message-ID's angle brackets readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(res); err != nil {
-		// Cannot happen: the result holds strings, numbers and bools only.
-		b.Reset()
-		b.WriteString(`{"ok":false,"error":{"code":"settings","message":"cannot encode the result","temporary":false},"attempts":0}` + "\n")
-	}
-	fmt.Fprint(stdout, b.String())
-	return status
 }

@@ -2,16 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siteadmin/integrations/smtpx"
 	"github.com/siteadmin/integrations/smtpx/smtptest"
 )
 
@@ -31,7 +35,7 @@ type emailRun struct {
 func runEmailTest(t *testing.T, env map[string]string, args ...string) emailRun {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	status := run(append([]string{"email"}, args...), &stdout, &stderr, emailEnv(env))
+	status := run(t.Context(), append([]string{"email"}, args...), &stdout, &stderr, emailEnv(env))
 	r := emailRun{status: status, stdout: stdout.String(), stderr: stderr.String()}
 	require.Equal(t, 1, bytes.Count(stdout.Bytes(), []byte("\n")), "exactly one line: %q", r.stdout)
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &r.line), r.stdout)
@@ -144,8 +148,9 @@ func TestEmailFailures(t *testing.T) {
 			[]string{"-ca", "/nonexistent/ca.pem", "-auth", "bogus"}, 2, "settings", false, 0, []string{"authentication", "ca"}},
 		{"missing host", smtptest.Config{}, nil, nil,
 			[]string{"-host", ""}, 2, "settings", false, 0, []string{"host"}},
-		{"unknown flag", smtptest.Config{}, nil, nil, []string{"-bogus"}, 2, "settings", false, 0, nil},
-		{"extra argument", smtptest.Config{}, nil, nil, []string{"extra"}, 2, "settings", false, 0, nil},
+		{"unknown flag", smtptest.Config{}, nil, nil, []string{"-bogus"}, 2, "settings", false, 0, []string{"usage"}},
+		{"bad flag value", smtptest.Config{}, nil, nil, []string{"-port", "many"}, 2, "settings", false, 0, []string{"usage"}},
+		{"extra argument", smtptest.Config{}, nil, nil, []string{"extra"}, 2, "settings", false, 0, []string{"usage"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -168,6 +173,7 @@ func TestEmailFailures(t *testing.T) {
 			assert.Equal(t, false, r.line["ok"])
 			e := r.line["error"].(map[string]any)
 			want := []string{"code", "message", "temporary"}
+			require.Equal(t, tc.code == "settings", tc.fields != nil, "fields come with settings, and only with settings")
 			if tc.fields != nil {
 				want = append(want, "fields")
 				sort.Strings(want)
@@ -186,15 +192,75 @@ func TestEmailFailures(t *testing.T) {
 	}
 }
 
+// Without a known subcommand, sendtest still prints its one JSON line
+// (settings, with the usage problem in "fields"); the usage goes to stderr.
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr bytes.Buffer
-	assert.Equal(t, 2, run(nil, &stdout, &stderr, emailEnv(nil)))
-	assert.Equal(t, 2, run([]string{"fax"}, &stdout, &stderr, emailEnv(nil)))
-	assert.Contains(t, stderr.String(), "usage: sendtest email")
-	assert.Empty(t, stdout.String())
+	for _, args := range [][]string{nil, {"fax"}, {"-to", "+14155550100"}} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 2, run(t.Context(), args, &stdout, &stderr, emailEnv(nil)), "%q", args)
+		assert.Contains(t, stderr.String(), "usage: sendtest email")
+		require.Equal(t, 1, strings.Count(stdout.String(), "\n"), "one line: %q", stdout.String())
+		var line map[string]any
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &line), stdout.String())
+		assert.Equal(t, []string{"attempts", "error", "ok"}, keys(line))
+		assert.Equal(t, false, line["ok"])
+		assert.Equal(t, float64(0), line["attempts"])
+		e := line["error"].(map[string]any)
+		assert.Equal(t, []string{"code", "fields", "message", "temporary"}, keys(e))
+		assert.Equal(t, "settings", e["code"])
+		assert.Equal(t, false, e["temporary"])
+		assert.Equal(t, []string{"usage"}, keys(e["fields"].(map[string]any)))
+		if len(args) > 0 {
+			assert.Contains(t, e["message"], args[0])
+		}
+	}
 
-	stderr.Reset()
-	assert.Equal(t, 0, run([]string{"email", "-h"}, &stdout, &stderr, emailEnv(nil)))
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, run(t.Context(), []string{"email", "-h"}, &stdout, &stderr, emailEnv(nil)))
 	assert.Contains(t, stderr.String(), "SMTP_PASSWORD")
+	assert.Empty(t, stdout.String(), "asking for help is not a failed send")
+}
+
+// Ctrl-C (the context cancelled) reports "timeout", as sms does.
+func TestEmailInterrupted(t *testing.T) {
+	t.Parallel()
+	srv := newEmailServer(t, smtptest.Config{})
+	srv.FailNextAt(smtptest.MAIL, 1, smtptest.Stall)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"email"}, append(serverArgs(t, srv), "-auth", "plain", "-username", "app")...)
+	status := run(ctx, args, &stdout, &stderr, emailEnv(withPassword))
+	assert.Equal(t, 1, status, stdout.String()+stderr.String())
+	var line struct {
+		Error struct {
+			Code   string         `json:"code"`
+			Fields map[string]any `json:"fields"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &line), stdout.String())
+	assert.Equal(t, "timeout", line.Error.Code, stdout.String())
+	assert.Nil(t, line.Error.Fields)
+}
+
+// A message the server or smtpx refuses is a failed send ("rejected",
+// exit 1), not invalid settings: "settings" would promise "fields".
+func TestDescribeEmailError(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[smtpx.Code]string{
+		smtpx.CodeMessage:   "rejected",
+		smtpx.CodeRejected:  "rejected",
+		smtpx.CodeCanceled:  "timeout",
+		smtpx.CodeTimeout:   "timeout",
+		smtpx.CodeDial:      "dial",
+		smtpx.CodeTLS:       "tls",
+		smtpx.CodeAuth:      "auth",
+		smtpx.CodeTemporary: "temporary",
+	} {
+		e := describeEmailError(&smtpx.Error{Code: code, Problem: "p"})
+		assert.Equal(t, want, e.Code, code)
+		assert.Nil(t, e.Fields, code)
+	}
 }

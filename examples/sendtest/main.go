@@ -11,9 +11,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 )
 
 const usage = `usage: sendtest email [flags]   send a test email over SMTP
@@ -22,20 +24,28 @@ Run "sendtest email -h" or "sendtest sms -h" for the flags.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	// Ctrl-C ends the send as the -timeout would, reported as "timeout".
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	status := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(status)
 }
 
-// run dispatches on the subcommand and returns the exit status.
-func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// run dispatches on the subcommand and returns the exit status. Without
+// a known subcommand it prints the usage to stderr and, like every other
+// failure, one JSON line (code "settings") to stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	problem := "missing command: email or sms"
 	if len(args) > 0 {
 		switch args[0] {
 		case "email":
-			return runEmail(args[1:], stdout, stderr, getenv)
+			return runEmail(ctx, args[1:], stdout, stderr, getenv)
 		case "sms":
-			return runSMS(args[1:], stdout, stderr, getenv)
+			return runSMS(ctx, args[1:], stdout, stderr, getenv)
 		}
-		fmt.Fprintf(stderr, "sendtest: unknown command %q\n", args[0])
+		problem = fmt.Sprintf("unknown command %q: use email or sms", args[0])
+		fmt.Fprintf(stderr, "sendtest: %s\n", problem)
 	}
 	fmt.Fprint(stderr, usage)
-	return 2
+	return printResult(stdout, exitInvalid, result{Error: usageError(problem)})
 }

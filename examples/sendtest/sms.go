@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"sort"
 	"strings"
 	"time"
 
@@ -27,32 +23,18 @@ page's "Send Test SMS" button does, and prints one JSON line:
   {"ok":false,"error":{"code":C,"message":M,"temporary":B},"attempts":N}
 
 The auth token comes from TWILIO_AUTH_TOKEN (or, with -api-key-sid, the
-key's secret from TWILIO_API_KEY_SECRET). Error codes: settings, auth,
-invalid_to, unverified, opted_out, rate_limited, api, network, timeout.
-Exit status: 0 sent, 1 not sent, 2 invalid settings or usage.
+key's secret from TWILIO_API_KEY_SECRET). Error codes: settings (with
+"fields":{NAME:PROBLEM}), auth, invalid_to, unverified, opted_out,
+rate_limited, api, network, timeout (also on Ctrl-C). Exit status: 0
+sent, 1 not sent, 2 invalid settings, an invalid -to, or usage.
 
 `
-
-// smsResult is the line runSMS prints.
-type smsResult struct {
-	OK       bool      `json:"ok"`
-	ID       string    `json:"id,omitempty"`
-	Error    *smsError `json:"error,omitempty"`
-	Attempts int       `json:"attempts"`
-}
-
-type smsError struct {
-	Code      string            `json:"code"`
-	Message   string            `json:"message"`
-	Temporary bool              `json:"temporary"`
-	Fields    map[string]string `json:"fields,omitempty"` // settings: twilio.Settings JSON field (or "to") -> problem
-}
 
 // runSMS is the "sms" subcommand: it reads the flags in args and the
 // secrets through getenv, sends a test SMS with twilio.SendTest, prints
 // one JSON line to stdout (usage goes to stderr), and returns the exit
 // status: 0 sent, 1 not sent, 2 invalid settings or usage.
-func runSMS(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("sms", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -70,14 +52,14 @@ func runSMS(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return printSMS(stdout, 2, smsResult{Error: &smsError{Code: "settings", Message: err.Error()}})
+		return printResult(stdout, exitInvalid, result{Error: usageError(err.Error())})
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return printSMS(stdout, 2, smsResult{Error: &smsError{Code: "settings", Message: "unexpected arguments: " + strings.Join(fs.Args(), " ")}})
+		return printResult(stdout, exitInvalid, result{Error: usageError("unexpected arguments: " + strings.Join(fs.Args(), " "))})
 	}
 	if *timeout <= 0 {
-		return printSMS(stdout, 2, smsResult{Error: &smsError{Code: "settings", Message: "-timeout must be positive", Fields: map[string]string{"timeout": "must be positive"}}})
+		return printResult(stdout, exitInvalid, result{Error: settingsError(map[string]string{"timeout": "must be positive"})})
 	}
 
 	settings := twilio.Settings{
@@ -93,29 +75,29 @@ func runSMS(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		settings.APIKeySecret = notify.Secret(getenv("TWILIO_API_KEY_SECRET"))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	rec, err := twilio.SendTest(ctx, settings, *to)
 	if err == nil {
-		return printSMS(stdout, 0, smsResult{OK: true, ID: rec.SID, Attempts: rec.Attempts})
+		return printResult(stdout, exitSent, result{OK: true, ID: rec.SID, Attempts: rec.Attempts})
 	}
 	res, status := describeSMSError(err)
-	return printSMS(stdout, status, res)
+	return printResult(stdout, status, res)
 }
 
 // describeSMSError turns SendTest's error into the JSON result and the
 // exit status.
-func describeSMSError(err error) (smsResult, int) {
-	if fields := smsFields(err); len(fields) > 0 {
-		code := "settings"
-		if _, onlyTo := fields["to"]; onlyTo && len(fields) == 1 {
-			code = "invalid_to"
+func describeSMSError(err error) (result, int) {
+	if fields := fieldProblems(err); len(fields) > 0 {
+		if problem, onlyTo := fields["to"]; onlyTo && len(fields) == 1 {
+			// The recipient alone is wrong: Twilio's own code for it,
+			// still exit 2 since nothing was sent, and no "fields"
+			// (which come only with "settings").
+			return result{Error: &resultError{Code: "invalid_to", Message: "invalid recipient (to): " + problem}}, exitInvalid
 		}
-		return smsResult{Error: &smsError{Code: code, Message: smsFieldMessage(fields), Fields: fields}}, 2
+		return result{Error: settingsError(fields)}, exitInvalid
 	}
-	res := smsResult{Error: &smsError{Message: err.Error(), Temporary: notify.IsTemporary(err)}}
+	res := result{Error: &resultError{Message: err.Error(), Temporary: notify.IsTemporary(err)}}
 	var te *twilio.Error
 	var ne *twilio.NetworkError
 	if errors.As(err, &te) {
@@ -125,8 +107,8 @@ func describeSMSError(err error) (smsResult, int) {
 		res.Attempts = ne.Attempts
 	}
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || ne != nil && ne.Timeout():
-		res.Error.Code = "timeout"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || ne != nil && ne.Timeout():
+		res.Error.Code = "timeout" // Ctrl-C too, as for email
 	case errors.Is(err, twilio.ErrAuth):
 		res.Error.Code = "auth"
 	case errors.Is(err, twilio.ErrInvalidTo):
@@ -142,49 +124,5 @@ func describeSMSError(err error) (smsResult, int) {
 	default:
 		res.Error.Code = "network"
 	}
-	return res, 1
-}
-
-// smsFields collects the *twilio.FieldError problems in err (SendTest
-// joins them), keyed by the twilio.Settings JSON field ("to" for the recipient).
-func smsFields(err error) map[string]string {
-	fields := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if joined, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range joined.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *twilio.FieldError
-		if errors.As(err, &fe) {
-			fields[fe.Field] = fe.Problem
-		}
-	}
-	walk(err)
-	return fields
-}
-
-func smsFieldMessage(fields map[string]string) string {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, name := range names {
-		parts[i] = name + ": " + fields[name]
-	}
-	return "invalid settings: " + strings.Join(parts, "; ")
-}
-
-// printSMS writes res as one JSON line and returns status.
-func printSMS(stdout io.Writer, status int, res smsResult) int {
-	line, err := json.Marshal(res)
-	if err != nil { // cannot happen: the result holds only strings, numbers and bools
-		line = []byte(`{"ok":false,"error":{"code":"api","message":"cannot encode the result","temporary":false},"attempts":0}`)
-	}
-	fmt.Fprintf(stdout, "%s\n", line)
-	return status
+	return res, exitFailed
 }

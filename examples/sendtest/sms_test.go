@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ type smsLine struct {
 func runSMSTest(t *testing.T, env map[string]string, args ...string) (smsLine, int, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := runSMS(args, &stdout, &stderr, func(k string) string { return env[k] })
+	code := runSMS(t.Context(), args, &stdout, &stderr, func(k string) string { return env[k] })
 	out := stdout.String()
 	require.True(t, strings.HasSuffix(out, "\n"), "a line: %q", out)
 	require.Equal(t, 1, strings.Count(out, "\n"), "one line: %q", out)
@@ -111,11 +112,13 @@ func TestSMSFailures(t *testing.T) {
 		{"bad from", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-from", "555-0100"), nil, 2, "settings", false, 0, 0, []string{"from-number"}},
 		{"bad base URL", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-base-url", "ftp://x"), nil, 2, "settings", false, 0, 0, []string{"base-url"}},
 		{"key without secret", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-api-key-sid", twiliotest.APIKeySID), nil, 2, "settings", false, 0, 0, []string{"api-key-secret"}},
-		{"unknown flag", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-password", "x"), nil, 2, "settings", false, 0, 0, nil},
-		{"extra argument", fakeEnv, append(fakeArgs(srv, "+14155550100"), "now"), nil, 2, "settings", false, 0, 0, nil},
+		{"unknown flag", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-password", "x"), nil, 2, "settings", false, 0, 0, []string{"usage"}},
+		{"bad flag value", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-timeout", "soon"), nil, 2, "settings", false, 0, 0, []string{"usage"}},
+		{"extra argument", fakeEnv, append(fakeArgs(srv, "+14155550100"), "now"), nil, 2, "settings", false, 0, 0, []string{"usage"}},
 		{"zero timeout", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-timeout", "0s"), nil, 2, "settings", false, 0, 0, []string{"timeout"}},
-		{"to not E.164", fakeEnv, fakeArgs(srv, "(415) 555-0100"), nil, 2, "invalid_to", false, 0, 0, []string{"to"}},
-		{"to with CRLF", fakeEnv, fakeArgs(srv, "+1415\r\n{\"ok\":true}"), nil, 2, "invalid_to", false, 0, 0, []string{"to"}},
+		{"to not E.164", fakeEnv, fakeArgs(srv, "(415) 555-0100"), nil, 2, "invalid_to", false, 0, 0, nil},
+		{"to with CRLF", fakeEnv, fakeArgs(srv, "+1415\r\n{\"ok\":true}"), nil, 2, "invalid_to", false, 0, 0, nil},
+		{"to and from", fakeEnv, append(fakeArgs(srv, "+1"), "-from", "555-0100"), nil, 2, "settings", false, 0, 0, []string{"from-number", "to"}},
 		{"twilio: invalid number", fakeEnv, fakeArgs(srv, twiliotest.ToInvalid), nil, 1, "invalid_to", false, 21211, 1, nil},
 		{"twilio: unverified", fakeEnv, fakeArgs(srv, twiliotest.ToUnverified), nil, 1, "unverified", false, 21608, 1, nil},
 		{"twilio: opted out", fakeEnv, fakeArgs(srv, twiliotest.ToOptedOut), nil, 1, "opted_out", false, 21610, 1, nil},
@@ -140,6 +143,12 @@ func TestSMSFailures(t *testing.T) {
 		for _, f := range tt.fields {
 			assert.Contains(t, line.Error.Fields, f, tt.name)
 		}
+		if tt.code == "settings" {
+			assert.NotEmpty(t, line.Error.Fields, "%s: settings always come with fields", tt.name)
+		} else {
+			assert.Nil(t, line.Error.Fields, "%s: fields come only with settings", tt.name)
+			assert.NotContains(t, all, `"fields"`, tt.name)
+		}
 		if tt.twilioCode != 0 {
 			assert.Contains(t, line.Error.Message, "error "+strconv.Itoa(tt.twilioCode), tt.name)
 		}
@@ -160,10 +169,42 @@ func TestSMSTimeout(t *testing.T) {
 	assert.Equal(t, 1, *line.Attempts)
 }
 
+// Ctrl-C (the context cancelled) reports "timeout", as email does.
+func TestSMSInterrupted(t *testing.T) {
+	t.Parallel()
+	srv := twiliotest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.Slow(time.Minute)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	code := runSMS(ctx, fakeArgs(srv, "+14155550100"), &stdout, &stderr, func(k string) string { return fakeEnv[k] })
+	assert.Equal(t, 1, code)
+	var line smsLine
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &line), stdout.String())
+	require.NotNil(t, line.Error, stdout.String())
+	assert.Equal(t, "timeout", line.Error.Code, line.Error.Message)
+	assert.Nil(t, line.Error.Fields)
+}
+
+// The line is not HTML-escaped, for sms as for email: a proxy's page
+// quoted in the message reads as it is.
+func TestSMSOutputNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	srv := twiliotest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.NonJSON(1, 502)
+	_, code, all := runSMSTest(t, fakeEnv, fakeArgs(srv, "+14155550100")...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, all, "<html>")
+	assert.NotContains(t, all, `\u003c`)
+}
+
 func TestSMSHelp(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	assert.Equal(t, 0, runSMS([]string{"-h"}, &stdout, &stderr, func(string) string { return "" }))
+	assert.Equal(t, 0, runSMS(t.Context(), []string{"-h"}, &stdout, &stderr, func(string) string { return "" }))
 	assert.Empty(t, stdout.String())
 	assert.Contains(t, stderr.String(), "TWILIO_AUTH_TOKEN")
 	assert.Contains(t, stderr.String(), "-account-sid")
