@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -40,6 +41,7 @@ type appConfig struct {
 // with the fakes they point at by default. It is an http.Handler.
 type app struct {
 	base  string
+	host  string // the host and port of base, the only Host the app answers
 	mux   *http.ServeMux
 	pages *template.Template
 
@@ -79,11 +81,11 @@ const sessionCookie = "webapp_session"
 // a directory with two organizations, and SMTP and Twilio fakes.
 func newApp(cfg appConfig) (*app, error) {
 	base := strings.TrimSuffix(cfg.BaseURL, "/")
-	if u, err := url.Parse(base); err != nil || u.Host == "" {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("BaseURL %q is not an absolute URL", cfg.BaseURL)
 	}
-	a := &app{base: base, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
-	var err error
+	a := &app{base: base, host: u.Host, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
 	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).Parse(pagesHTML); err != nil {
 		return nil, err
 	}
@@ -146,12 +148,42 @@ func (a *app) Close() {
 }
 
 // ServeHTTP implements http.Handler, with headers every page gets.
+//
+// It answers only requests for its own host (that of BaseURL). A browser
+// that opened http://localhost:PORT/ instead of http://127.0.0.1:PORT/ is
+// sent to the right one first: the SAML messages name BaseURL, so a login
+// started on another host name would keep its request cookie there and
+// fail at the ACS. Any other Host (such as a DNS-rebinding page's) is
+// refused, since the app has no access control of its own.
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
+	if !strings.EqualFold(r.Host, a.host) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && isLoopbackHost(r.Host) {
+			http.Redirect(w, r, a.base+r.URL.RequestURI(), http.StatusFound)
+			return
+		}
+		http.Error(w, "this app answers only at "+a.base+"/", http.StatusMisdirectedRequest)
+		return
+	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// isLoopbackHost reports whether hostport names this machine: "localhost"
+// or a loopback address, with or without a port.
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (a *app) routes() {

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/siteadmin/integrations/saml"
 	"github.com/siteadmin/integrations/saml/samltest"
@@ -12,6 +13,17 @@ import (
 // idpUsers are the embedded test IdP's users, for its login page.
 func idpUsers() []string {
 	return []string{"alice@example.com", "bob@example.com", "carol@example.com"}
+}
+
+// idpBreaks are the ways the login page can spoil a response, to see a
+// failed login (and, with SAML debugging on, its report).
+func idpBreaks() [][2]string {
+	return [][2]string{
+		{"", "no: a valid response"},
+		{"audience", "yes: for another service provider (wrong Audience)"},
+		{"expired", "yes: issued two hours ago (expired)"},
+		{"unsigned", "yes: not signed"},
+	}
 }
 
 // idpGroups are the groups its login page offers.
@@ -39,7 +51,7 @@ func (a *app) idpMetadata(w http.ResponseWriter, r *http.Request) {
 // (or none, for an IdP-initiated login), shows a page to pick a user and
 // groups, and posts the signed Response to the ACS.
 func (a *app) idpSSO(w http.ResponseWriter, r *http.Request) {
-	data := map[string]any{"Title": "Test IdP login", "Users": idpUsers(), "Groups": idpGroups()}
+	data := map[string]any{"Title": "Test IdP login", "Users": idpUsers(), "Groups": idpGroups(), "Breaks": idpBreaks()}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Query().Has("SAMLRequest"),
 		r.Method == http.MethodPost && r.FormValue("SAMLRequest") != "":
@@ -85,14 +97,27 @@ func (a *app) idpIssue(w http.ResponseWriter, r *http.Request) {
 		service = "true"
 	}
 	attrs = append(attrs, samltest.Attribute{Name: "IsServiceAccount", Values: []string{service}})
-	resp, err := a.idp.Response(samltest.ResponseSpec{
+	spec := samltest.ResponseSpec{
 		ACSURL:       a.base + "/saml/acs",
 		Audience:     a.base + "/saml/metadata",
 		InResponseTo: r.PostFormValue("request_id"),
 		NameID:       user,
 		Attributes:   attrs,
 		Sign:         samltest.SignBoth,
-	})
+	}
+	switch r.PostFormValue("break") {
+	case "":
+	case "audience":
+		spec.Audience = "https://other-app.example.com/saml/metadata"
+	case "expired":
+		spec.Now = time.Now().Add(-2 * time.Hour)
+	case "unsigned":
+		spec.Sign = samltest.SignNone
+	default:
+		http.Error(w, "unknown way to break the response", http.StatusBadRequest)
+		return
+	}
+	resp, err := a.idp.Response(spec)
 	if err != nil {
 		a.render(w, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
 		return

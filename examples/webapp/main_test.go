@@ -342,3 +342,73 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 	assert.ErrorContains(t, run([]string{"-addr", "example.com:80"}, &out), "loopback")
 	assert.Error(t, run([]string{"-addr", "nonsense"}, &out))
 }
+
+// A browser that opens the app as http://localhost:PORT/ is sent to its
+// own URL first: a login started under another host name would keep its
+// request cookie there, and the IdP's post to the ACS (at the app's URL)
+// would fail with in_response_to. Any other host name is refused.
+func TestOtherHostNames(t *testing.T) {
+	t.Parallel()
+	_, base := startApp(t)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	b := newUser(t, base)
+
+	p := b.get("/") // the reference: the app's own host
+	require.Equal(t, http.StatusOK, p.status)
+
+	local := "http://localhost:" + port
+	req, err := http.NewRequest(http.MethodGet, local+"/saml/login?return_to=/diff", nil)
+	require.NoError(t, err)
+	login := b.do(req)
+	require.Equal(t, http.StatusOK, login.status, login.body)
+	require.True(t, strings.HasPrefix(login.url, base+"/idp/sso?SAMLRequest="), login.url)
+	_, form := autoPost(t, login)
+	form.Set("user", "alice@example.com")
+	acs, resp := autoPost(t, b.post("/idp/sso", form))
+	landed := b.post(acs, resp)
+	require.Equal(t, http.StatusOK, landed.status, landed.body)
+	assert.Equal(t, base+"/diff", landed.url)
+
+	for _, host := range []string{"evil.example.com", "evil.example.com:" + port} {
+		req, err := http.NewRequest(http.MethodGet, base+"/admin/smtp", nil)
+		require.NoError(t, err)
+		req.Host = host
+		p := b.do(req)
+		assert.Equal(t, http.StatusMisdirectedRequest, p.status, host)
+		assert.NotContains(t, p.body, "app-password", host)
+	}
+	req, err = http.NewRequest(http.MethodPost, local+"/admin/saml", strings.NewReader("enabled=on"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	assert.Equal(t, http.StatusMisdirectedRequest, b.do(req).status)
+}
+
+// The test IdP's login page can spoil a response, so that a failed login
+// and its debug report can be seen in a browser.
+func TestIdPBreaksResponse(t *testing.T) {
+	t.Parallel()
+	a, base := startApp(t)
+	a.mu.Lock()
+	s := a.samlSet
+	a.mu.Unlock()
+	s.Debug = true
+	require.NoError(t, a.applySAML(s))
+	b := newUser(t, base)
+	assert.Contains(t, b.get("/idp/sso").body, `<select name="break">`)
+	for brk, code := range map[string]string{"audience": "audience", "expired": "expired", "unsigned": "signature"} {
+		login := b.get("/saml/login?return_to=/diff")
+		_, form := autoPost(t, login)
+		form.Set("user", "alice@example.com")
+		form.Set("break", brk)
+		acs, resp := autoPost(t, b.post("/idp/sso", form))
+		p := b.post(acs, resp)
+		assert.Equal(t, http.StatusForbidden, p.status, brk)
+		head, _, _ := strings.Cut(p.body, "<h3>Received XML</h3>")
+		assert.Contains(t, head, "Error code: <code>"+code+"</code>", brk)
+		assert.Contains(t, head, "SAML debug report", brk)
+	}
+	assert.NotContains(t, b.get("/").body, "Logged in")
+	p := b.post("/idp/sso", url.Values{"user": {"alice@example.com"}, "break": {"nonsense"}})
+	assert.Equal(t, http.StatusBadRequest, p.status)
+}

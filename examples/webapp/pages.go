@@ -7,8 +7,8 @@ const pagesHTML = `
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · webapp</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:62em;margin:1.5em auto;padding:0 1em;line-height:1.4}
-nav a{margin-right:1em} label{display:block;margin:.4em 0} input[type=text],input[type=url],textarea,select{width:100%;box-sizing:border-box}
-textarea{height:6em;font-family:monospace} .err{color:#b00} .ok{color:#070} pre{white-space:pre-wrap;background:#f4f4f4;padding:.8em}
+nav a{margin-right:1em} label{display:block;margin:.4em 0} input[type=text],input[type=url],input[type=password],textarea,select{width:100%;box-sizing:border-box}
+textarea{height:6em;font-family:monospace} .err{color:#b00} .ok{color:#070} pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em}
 fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}
 </style></head><body>
 <nav><a href="/">Home</a><a href="/diff">Team sync</a><a href="/admin/saml">SAML</a><a href="/admin/smtp">SMTP</a><a href="/admin/twilio">Twilio</a><a href="/saml/metadata">SP metadata</a><a href="/idp/metadata">IdP metadata</a></nav>
@@ -61,6 +61,7 @@ fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;b
 <fieldset><legend>MemberOf groups</legend>{{range .Groups}}<label><input type="checkbox" name="groups" value="{{.}}"> {{.}}</label>{{end}}</fieldset>
 <label>SiteAdmin attribute <select name="site_admin"><option value="">(absent)</option><option>true</option><option>false</option></select></label>
 <label><input type="checkbox" name="service_account" value="1"> IsServiceAccount</label>
+<label>Make the login fail? <select name="break">{{range .Breaks}}<option value="{{index . 0}}">{{index . 1}}</option>{{end}}</select></label>
 {{if not .Request}}<label>RelayState (where to land; only paths on this site are followed) <input type="text" name="relay_state" value="/diff"></label>{{end}}
 <button type="submit">Log in</button>
 </form>
