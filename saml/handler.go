@@ -439,7 +439,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title
 
 var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap;background:#f4f4f4;padding:1em}.fail{color:#b00}</style></head>
+<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:1em}.fail{color:#b00}</style></head>
 <body><h1>{{.Title}}</h1>
 {{if .Code}}<p>Error code: <code>{{.Code}}</code>.</p>{{end}}
 {{if .Debug}}<p class="fail">{{.Message}}</p>

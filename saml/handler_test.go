@@ -147,6 +147,11 @@ func TestHandlerOtherBrowser(t *testing.T) {
 	// The harness has debugging on: the page shows the report.
 	assert.Contains(t, rec.Body.String(), "<code>in_response_to</code>")
 	assert.Contains(t, rec.Body.String(), "SAML debug report")
+	// The received XML has long unbroken runs (base64 signatures and
+	// certificates): the page wraps them rather than growing thousands of
+	// pixels wide in a browser.
+	assert.Contains(t, rec.Body.String(), "<h3>Received XML</h3><pre>")
+	assert.Contains(t, rec.Body.String(), "pre{white-space:pre-wrap;overflow-wrap:anywhere;")
 }
 
 func TestHandlerRoutes(t *testing.T) {
