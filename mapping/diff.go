@@ -196,7 +196,7 @@ func (d *Diff) UnmarshalJSON(data []byte) error {
 }
 
 // sort puts the lists of d that the planner does not build in order (see
-// sortHits) in their documented order.
+// teamList) in their documented order.
 func (d *Diff) sort() {
 	sortFunc(d.Ignored, compareIgnored)
 	sortFunc(d.Warnings, func(a, b Warning) int {
@@ -240,16 +240,4 @@ func mergeIgnored(a, b []IgnoredValue) []IgnoredValue {
 		}
 	}
 	return append(append(out, a...), b...)
-}
-
-// compareTeams orders teams by organization, name and ID. It compares
-// lazily: most pairs differ in the organization or the name.
-func compareTeams(orgA, nameA, idA, orgB, nameB, idB string) int {
-	if c := strings.Compare(orgA, orgB); c != 0 {
-		return c
-	}
-	if c := strings.Compare(nameA, nameB); c != 0 {
-		return c
-	}
-	return strings.Compare(idA, idB)
 }

@@ -291,66 +291,76 @@ func (p *planner) memberships(tv teamValues) error {
 }
 
 // matchTeams adds the user to every managed team a value matches, removes
-// them from the others, and reports values that matched nothing. It costs
-// a few index lookups per value and team (see stringIndex) plus sorting
-// what it reports, and sizes every list before filling it; nothing in it
-// compares every value with every team (see BenchmarkPlan).
+// them from the others, and reports values that matched nothing.
+//
+// Its cost is linear in the values and teams, and stays so in time at
+// 100,000 of them (see BenchmarkPlan), where the input no longer fits in
+// the CPU caches and its strings lie scattered over the heap: it reads
+// each team once, in batches (see batch and touchStrings), and copies
+// what the Diff lists while the team is at hand; lookups go through
+// stringIndex in batches; and the lists are sorted by radix (see
+// sortStrings). Nothing in it compares every value with every team.
 func (p *planner) matchTeams(attr string, tv teamValues) error {
 	m := matcher{index: tv.index, state: make([]uint8, len(tv.values))}
-	var leave, block []hit
+	var codes [batch]matchCode
+	var scratch []sortRec // shared by the sorts
 	if p.in.User != nil {
-		leave = make([]hit, 0, len(p.in.User.Teams))
-		for i := range p.in.User.Teams {
-			t := &p.in.User.Teams[i]
-			if !p.useTeam[i] {
-				continue // listed twice
-			}
-			switch by := m.match(t); {
-			case by != noMatch || tv.overage || t.Owners && t.SSOTeamID == "":
-				// still asserted, removals stopped, or an unmanaged owners team
-			case t.Owners && t.Members <= 1 && !p.cfg.AllowLastOwnerRemoval:
-				block = append(block, hit{t, noMatch})
-			default:
-				leave = append(leave, hit{t, noMatch})
-			}
-		}
-	}
-	join := make([]hit, 0, len(p.in.Teams))
-	for i := range p.in.Teams {
-		t := &p.in.Teams[i]
-		if t.ID == "" {
-			return sameTeam(nil, t, "Teams")
-		}
-		if by := m.match(t); by != noMatch {
-			if _, mine := p.member.find(t.ID); !mine {
-				join = append(join, hit{t, by})
+		var leave, block teamList
+		teams := p.in.User.Teams
+		for lo := 0; lo < len(teams); lo += batch {
+			hi := min(lo+batch, len(teams))
+			m.matchAll(teams[lo:hi], codes[:])
+			for i := lo; i < hi; i++ {
+				t := &teams[i]
+				switch {
+				case !p.useTeam[i]:
+					// listed twice
+				case codes[i-lo] != noMatch || tv.overage || t.Owners && t.SSOTeamID == "":
+					// still asserted, removals stopped, or an unmanaged owners team
+				case t.Owners && t.Members <= 1 && !p.cfg.AllowLastOwnerRemoval:
+					block.add(t, len(teams)-i)
+				default:
+					leave.add(t, len(teams)-i)
+				}
 			}
 		}
+		p.d.Remove = leave.removals(ReasonNotAsserted, &scratch)
+		p.d.Blocked = block.removals(ReasonLastOwner, &scratch)
 	}
-	join = sortHits(join)
-	if len(join) > 0 {
-		p.d.Add = make([]TeamAdd, 0, len(join))
-	}
-	for _, h := range join {
-		a := TeamAdd{Team: h.t.ID, Org: h.t.Org, Name: h.t.Name, MatchedBy: h.by.Match(), Value: h.t.Name}
-		if h.by != byName {
-			a.Value = h.t.SSOTeamID
+	var join teamList
+	var ids [batch]string
+	var at [batch]int32
+	var found [batch]int32
+	for lo := 0; lo < len(p.in.Teams); lo += batch {
+		hi := min(lo+batch, len(p.in.Teams))
+		teams := p.in.Teams[lo:hi]
+		for i := range teams {
+			if teams[i].ID == "" {
+				return sameTeam(nil, &teams[i], "Teams")
+			}
 		}
-		p.d.Add = append(p.d.Add, a)
+		m.matchAll(teams, codes[:])
+		n := 0
+		for i := range teams {
+			if codes[i] != noMatch {
+				ids[n], at[n] = teams[i].ID, int32(i)
+				n++
+			}
+		}
+		p.member.findAll(ids[:n], found[:n])
+		for j := range n {
+			if found[j] < 0 {
+				i := at[j]
+				join.addMatch(&teams[i], codes[i], len(p.in.Teams)-lo-int(i))
+			}
+		}
 	}
-	p.d.Remove = removals(sortHits(leave), ReasonNotAsserted)
-	p.d.Blocked = removals(sortHits(block), ReasonLastOwner)
-	p.teamIgnored = m.ignored(attr, tv.values)
+	p.d.Add = join.additions(&scratch)
+	p.teamIgnored = m.ignored(attr, tv.values, &scratch)
 	return nil
 }
 
-// hit is a team and how a value matched it.
-type hit struct {
-	t  *Team
-	by matchCode
-}
-
-// matchCode is a Match in one byte, to keep hits small.
+// matchCode is a Match in one byte.
 type matchCode uint8
 
 const (
@@ -365,64 +375,120 @@ func (c matchCode) Match() Match {
 	return [...]Match{"", MatchName, MatchSSOTeamID, MatchOwnersRoleID}[c]
 }
 
-// sortHits sorts hits by organization, team name and team ID, and drops
-// repeats of a team (a directory may list a team twice). It copies each
-// team's sort key into one contiguous string first, so that the
-// comparisons read compact memory rather than strings scattered over the
-// heap (see stringIndex); keys holding a NUL byte, which the encoding
-// needs as a separator, fall back to comparing the fields.
-func sortHits(hits []hit) []hit {
-	if len(hits) < 2 {
-		return hits
-	}
-	size := 0
-	for _, h := range hits {
-		if strings.IndexByte(h.t.Org, 0) >= 0 || strings.IndexByte(h.t.Name, 0) >= 0 || strings.IndexByte(h.t.ID, 0) >= 0 {
-			slices.SortFunc(hits, func(a, b hit) int { return compareTeams(a.t.Org, a.t.Name, a.t.ID, b.t.Org, b.t.Name, b.t.ID) })
-			return slices.CompactFunc(hits, func(a, b hit) bool { return a.t.ID == b.t.ID })
-		}
-		size += len(h.t.Org) + len(h.t.Name) + len(h.t.ID) + 2
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, h := range hits {
-		b.WriteString(h.t.Org)
-		b.WriteByte(0)
-		b.WriteString(h.t.Name)
-		b.WriteByte(0)
-		b.WriteString(h.t.ID)
-	}
-	all := b.String()
-	keyed := make([]keyedHit, len(hits))
-	off := 0
-	for i, h := range hits {
-		n := len(h.t.Org) + len(h.t.Name) + len(h.t.ID) + 2
-		keyed[i] = keyedHit{all[off : off+n], h}
-		off += n
-	}
-	slices.SortFunc(keyed, func(a, b keyedHit) int { return strings.Compare(a.key, b.key) })
-	hits = hits[:0]
-	for i := range keyed {
-		if i == 0 || keyed[i].key != keyed[i-1].key {
-			hits = append(hits, keyed[i].hit)
-		}
-	}
-	return hits
+// teamList collects the teams of one list of the Diff. It copies their
+// sort keys (organization, name and ID) back to back into one string, and
+// for additions the matched values into another, so that sorting reads
+// compact memory rather than team records and strings scattered over the
+// heap; the Diff's strings are substrings of these copies.
+type teamList struct {
+	keys  strings.Builder
+	cuts  []int // field f of team j is keys[cuts[3j+f]:cuts[3j+f+1]]
+	vals  strings.Builder
+	vcuts []int // team j's value is vals[vcuts[j]:vcuts[j+1]]
+	by    []matchCode
 }
 
-// keyedHit is a hit with its sort key: organization, NUL, name, NUL, ID.
-type keyedHit struct {
-	key string
-	hit
+// add appends t; at most left teams, t included, are still to come.
+func (l *teamList) add(t *Team, left int) {
+	if l.cuts == nil {
+		l.cuts = make([]int, 1, 1+3*min(left, 1024))
+	} else if len(l.cuts)+3 > cap(l.cuts) {
+		l.cuts = slices.Grow(l.cuts, cap(l.cuts)) // double: append would grow by a quarter
+	}
+	grow(&l.keys, len(t.Org)+len(t.Name)+len(t.ID), left)
+	l.keys.WriteString(t.Org)
+	l.cuts = append(l.cuts, l.keys.Len())
+	l.keys.WriteString(t.Name)
+	l.cuts = append(l.cuts, l.keys.Len())
+	l.keys.WriteString(t.ID)
+	l.cuts = append(l.cuts, l.keys.Len())
 }
 
-func removals(hits []hit, r Reason) []TeamRemoval {
-	if len(hits) == 0 {
+// addMatch appends t, which matched a value as by says.
+func (l *teamList) addMatch(t *Team, by matchCode, left int) {
+	l.add(t, left)
+	if l.vcuts == nil {
+		l.vcuts = make([]int, 1, 1+min(left, 1024))
+		l.by = make([]matchCode, 0, min(left, 1024))
+	}
+	v := t.Name
+	if by != byName {
+		v = t.SSOTeamID
+	}
+	grow(&l.vals, len(v), left)
+	l.vals.WriteString(v)
+	l.vcuts = append(l.vcuts, l.vals.Len())
+	l.by = append(l.by, by)
+}
+
+// grow makes room in b for n more bytes, at least doubling its capacity
+// when it must grow (WriteString would grow it by a quarter, allocating
+// five times the final size in all), and starting with room for as many
+// such strings as are left, up to 1024.
+func grow(b *strings.Builder, n, left int) {
+	switch {
+	case b.Cap() == 0:
+		b.Grow(n * min(left, 1024))
+	case b.Cap()-b.Len() < n:
+		b.Grow(n) // allocates twice the capacity, plus n
+	}
+}
+
+// teamKeys is the keySource of a teamList.
+type teamKeys struct {
+	keys string
+	cuts []int
+}
+
+func (k teamKeys) key(i uint32, f int) string {
+	c := k.cuts[3*int(i)+f:]
+	return k.keys[c[0]:c[1]]
+}
+
+// sort returns the order of the teams by organization, name and ID, and
+// for each whether it repeats the team before it in that order: the same
+// organization, name and ID, or, when some key holds a NUL byte, the same
+// ID (as the comparison sort this replaces did).
+func (l *teamList) sort(scratch *[]sortRec) (k teamKeys, order []uint32, repeat []bool) {
+	k = teamKeys{keys: l.keys.String(), cuts: l.cuts}
+	n := (len(l.cuts) - 1) / 3
+	order, repeat = sortStrings(k, n, 3, scratch)
+	if strings.IndexByte(k.keys, 0) >= 0 {
+		for j := range order {
+			repeat[order[j]] = j > 0 && k.key(order[j], 2) == k.key(order[j-1], 2)
+		}
+	}
+	return k, order, repeat
+}
+
+// additions returns the teams as sorted, de-duplicated TeamAdds.
+func (l *teamList) additions(scratch *[]sortRec) []TeamAdd {
+	if len(l.cuts) < 2 {
 		return nil
 	}
-	out := make([]TeamRemoval, len(hits))
-	for i, h := range hits {
-		out[i] = TeamRemoval{Team: h.t.ID, Org: h.t.Org, Name: h.t.Name, Reason: r}
+	k, order, repeat := l.sort(scratch)
+	vals := l.vals.String()
+	out := make([]TeamAdd, 0, len(order))
+	for _, j := range order {
+		if !repeat[j] {
+			out = append(out, TeamAdd{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), MatchedBy: l.by[j].Match(), Value: vals[l.vcuts[j]:l.vcuts[j+1]]})
+		}
+	}
+	return out
+}
+
+// removals returns the teams as sorted, de-duplicated TeamRemovals with
+// reason r.
+func (l *teamList) removals(r Reason, scratch *[]sortRec) []TeamRemoval {
+	if len(l.cuts) < 2 {
+		return nil
+	}
+	k, order, repeat := l.sort(scratch)
+	out := make([]TeamRemoval, 0, len(order))
+	for _, j := range order {
+		if !repeat[j] {
+			out = append(out, TeamRemoval{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), Reason: r})
+		}
 	}
 	return out
 }
@@ -435,17 +501,42 @@ const (
 
 // matcher matches teams against the asserted values.
 type matcher struct {
-	index *stringIndex // numbers the values
-	state []uint8      // per value: matched, namesOwners
+	index   *stringIndex // numbers the values
+	state   []uint8      // per value: matched, namesOwners
+	touched byte         // see touchStrings
 }
 
-// match returns how t matches a value, if it does, and records it.
-func (m *matcher) match(t *Team) matchCode {
-	nameAt, nameHit := m.index.find(t.Name)
-	ssoAt, ssoHit := -1, false
-	if t.SSOTeamID != "" {
-		ssoAt, ssoHit = m.index.find(t.SSOTeamID)
+// matchAll sets codes[i] to how teams[i] matches a value, if it does, and
+// records it. teams holds at most batch teams; it reads all of their
+// strings at once (see touchStrings) and looks their names and SSO Team
+// IDs up together (see stringIndex.findAll).
+func (m *matcher) matchAll(teams []Team, codes []matchCode) {
+	var names, ssos, other [batch]string
+	var nameAt, ssoAt [batch]int32
+	for i := range teams {
+		names[i], ssos[i] = teams[i].Name, teams[i].SSOTeamID
 	}
+	n := len(teams)
+	touch := touchStrings(names[:n]) + touchStrings(ssos[:n])
+	for i := range teams {
+		other[i] = teams[i].ID
+	}
+	touch += touchStrings(other[:n])
+	for i := range teams {
+		other[i] = teams[i].Org
+	}
+	m.touched += touch + touchStrings(other[:n])
+	m.index.findAll(names[:n], nameAt[:])
+	m.index.findAll(ssos[:n], ssoAt[:])
+	for i := range teams {
+		codes[i] = m.match(&teams[i], int(nameAt[i]), int(ssoAt[i]))
+	}
+}
+
+// match returns how t matches a value, given the numbers of the values
+// that equal its name and SSO Team ID (-1 for none), and records it.
+func (m *matcher) match(t *Team, nameAt, ssoAt int) matchCode {
+	nameHit, ssoHit := nameAt >= 0, ssoAt >= 0 && t.SSOTeamID != ""
 	switch {
 	case t.Owners:
 		if nameHit && (!ssoHit || nameAt != ssoAt) {
@@ -468,32 +559,37 @@ func (m *matcher) match(t *Team) matchCode {
 	return noMatch
 }
 
+// valueKeys is the keySource of some of the values.
+type valueKeys struct {
+	values []string
+	at     []int32
+}
+
+func (k valueKeys) key(i uint32, _ int) string { return k.values[k.at[i]] }
+
 // ignored lists, sorted by value, the values that matched no team.
-func (m *matcher) ignored(attr string, values []string) []IgnoredValue {
-	var unknown, owners []string
-	for i, v := range values {
-		switch st := m.state[i]; {
-		case st&matched != 0:
-		case st&namesOwners != 0:
-			owners = append(owners, v)
-		default:
-			if unknown == nil {
-				unknown = make([]string, 0, len(values)-i)
+func (m *matcher) ignored(attr string, values []string, scratch *[]sortRec) []IgnoredValue {
+	var left []int32
+	for i := range values {
+		if m.state[i]&matched == 0 {
+			if left == nil {
+				left = make([]int32, 0, len(values)-i)
 			}
-			unknown = append(unknown, v)
+			left = append(left, int32(i))
 		}
 	}
-	slices.Sort(unknown)
-	slices.Sort(owners)
-	out := make([]IgnoredValue, 0, len(unknown)+len(owners))
-	for len(unknown)+len(owners) > 0 { // merge: values are distinct
-		if len(owners) == 0 || len(unknown) > 0 && unknown[0] < owners[0] {
-			out = append(out, IgnoredValue{Attribute: attr, Value: unknown[0], Reason: ReasonUnknownTeam})
-			unknown = unknown[1:]
-		} else {
-			out = append(out, IgnoredValue{Attribute: attr, Value: owners[0], Reason: ReasonOwnersUnmanaged})
-			owners = owners[1:]
+	if len(left) == 0 {
+		return []IgnoredValue{}
+	}
+	order, _ := sortStrings(valueKeys{values, left}, len(left), 1, scratch) // values are distinct
+	out := make([]IgnoredValue, len(order))
+	for j, i := range order {
+		v := left[i]
+		r := ReasonUnknownTeam
+		if m.state[v]&namesOwners != 0 {
+			r = ReasonOwnersUnmanaged
 		}
+		out[j] = IgnoredValue{Attribute: attr, Value: values[v], Reason: r}
 	}
 	return out
 }
