@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siteadmin/integrations/examples/internal/demo"
 	"github.com/siteadmin/integrations/mapping"
-	"github.com/siteadmin/integrations/mapping/mappingtest"
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/saml"
 	"github.com/siteadmin/integrations/saml/samltest"
@@ -96,7 +96,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	step(3, "Team sync plans and applies the login")
-	store, err := directory()
+	store, err := demo.Directory()
 	if err != nil {
 		return err
 	}
@@ -159,28 +159,6 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "\ndone")
 	return nil
-}
-
-// directory is the host's data: two organizations with their teams, and
-// alice, who is already in acme's old team.
-func directory() (*mappingtest.Store, error) {
-	store := mappingtest.NewStore()
-	for _, t := range []mapping.Team{
-		{ID: "acme-owners", Org: "acme", Name: "owners", Owners: true, Members: 1},
-		{ID: "acme-dev", Org: "acme", Name: "developers", SSOTeamID: "acme-developers", Members: 4},
-		{ID: "acme-legacy", Org: "acme", Name: "legacy", Members: 2},
-		{ID: "globex-ops", Org: "globex", Name: "ops", SSOTeamID: "globex-ops", Members: 2},
-		{ID: "globex-marketing", Org: "globex", Name: "marketing", Members: 3},
-	} {
-		if err := store.AddTeam(t); err != nil {
-			return nil, err
-		}
-	}
-	_, err := store.AddUser(mapping.User{
-		ID: "u-alice", Username: "alice.smith", Email: "alice@example.com",
-		Teams: []mapping.Team{{ID: "acme-legacy"}},
-	})
-	return store, err
 }
 
 func indent(s string) string {

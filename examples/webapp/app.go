@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siteadmin/integrations/examples/internal/demo"
 	"github.com/siteadmin/integrations/mapping"
 	"github.com/siteadmin/integrations/mapping/mappingtest"
 	"github.com/siteadmin/integrations/notify"
@@ -108,7 +109,7 @@ func newApp(cfg appConfig) (*app, error) {
 		return nil, err
 	}
 	a.tracker = &saml.CookieTracker{Key: key, Path: "/saml/"}
-	if a.store, err = directory(); err != nil {
+	if a.store, err = demo.Directory(); err != nil {
 		return nil, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(a.spKey)
@@ -399,28 +400,6 @@ func randomHex(n int) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
-}
-
-// directory is the host's data: two organizations with their teams, and
-// alice, who is already in acme's legacy team.
-func directory() (*mappingtest.Store, error) {
-	store := mappingtest.NewStore()
-	for _, t := range []mapping.Team{
-		{ID: "acme-owners", Org: "acme", Name: "owners", Owners: true, SSOTeamID: "acme-owners", Members: 1},
-		{ID: "acme-dev", Org: "acme", Name: "developers", SSOTeamID: "acme-developers", Members: 4},
-		{ID: "acme-legacy", Org: "acme", Name: "legacy", Members: 2},
-		{ID: "globex-ops", Org: "globex", Name: "ops", SSOTeamID: "globex-ops", Members: 2},
-		{ID: "globex-marketing", Org: "globex", Name: "marketing", Members: 3},
-	} {
-		if err := store.AddTeam(t); err != nil {
-			return nil, err
-		}
-	}
-	_, err := store.AddUser(mapping.User{
-		ID: "u-alice", Username: "alice.smith", Email: "alice@example.com",
-		Teams: []mapping.Team{{ID: "acme-legacy"}},
-	})
-	return store, err
 }
 
 // fieldErrors flattens a Validate error into field -> problem.
