@@ -96,12 +96,11 @@ func oracle(cfg mapping.Config, in mapping.Input) (add, remove, blocked, ignored
 		}
 	}
 	for _, v := range values {
-		if slices.ContainsFunc(in.Teams, func(tm mapping.Team) bool { return matches(tm, v) }) {
-			continue
-		}
-		if slices.ContainsFunc(in.Teams, func(tm mapping.Team) bool { return tm.Owners && tm.Name == v }) {
+		// A value naming an owners team by its name (not its Role ID) is
+		// reported, whatever else it matched.
+		if slices.ContainsFunc(in.Teams, func(tm mapping.Team) bool { return tm.Owners && tm.Name == v && !matches(tm, v) }) {
 			ignored = append(ignored, v+"=owners_unmanaged")
-		} else {
+		} else if !slices.ContainsFunc(in.Teams, func(tm mapping.Team) bool { return matches(tm, v) }) {
 			ignored = append(ignored, v+"=unknown_team")
 		}
 	}

@@ -571,7 +571,10 @@ func (k valueKeys) key(i uint32, _ int) string { return k.values[k.at[i]] }
 func (m *matcher) ignored(attr string, values []string, scratch *[]sortRec) []IgnoredValue {
 	var left []int32
 	for i := range values {
-		if m.state[i]&matched == 0 {
+		// A value naming an owners team that sync cannot manage is
+		// reported even when it also matched another team: the admin
+		// should know the owners team was left alone.
+		if m.state[i]&matched == 0 || m.state[i]&namesOwners != 0 {
 			if left == nil {
 				left = make([]int32, 0, len(values)-i)
 			}
