@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -516,4 +517,42 @@ func TestECDSASignatures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An unsigned Response cannot lend its InResponseTo to a signed but
+// unsolicited assertion (IdP-initiated login stays off).
+func TestInResponseToOfUnsignedResponseIgnored(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	unsolicited := h.xml(t, func(s *samltest.ResponseSpec) { s.InResponseTo = "" })
+	_, err := h.verify(t, unsolicited)
+	require.ErrorIs(t, err, saml.ErrInResponseTo)
+	injected := strings.Replace(unsolicited, "<saml2p:Response ", `<saml2p:Response InResponseTo="`+testRequest+`" `, 1)
+	_, err = h.verify(t, injected)
+	assert.ErrorIs(t, err, saml.ErrInResponseTo)
+}
+
+// Attack 28: a flood of attributes or namespace declarations is refused
+// before the per-element work that grows with their square.
+func TestAttributeFloodRejected(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var decls strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&decls, ` xmlns:p%d="u"`, i)
+	}
+	xml := strings.Replace(h.xml(t, nil), "<saml2p:Response ", "<saml2p:Response"+decls.String()+" ", 1)
+	_, err := h.verify(t, xml)
+	assert.ErrorIs(t, err, saml.ErrMalformed)
+}
+
+func TestSignatureMustFollowAssertionIssuer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	xml := h.xml(t, signedAssertion)
+	i, j := span(t, xml, "<ds:Signature", "</ds:Signature>", 0)
+	sig := xml[i:j]
+	moved := strings.Replace(xml[:i]+xml[j:], "</saml2:Assertion>", sig+"</saml2:Assertion>", 1)
+	_, err := h.verify(t, moved)
+	assert.ErrorIs(t, err, saml.ErrStructure)
 }

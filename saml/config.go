@@ -151,7 +151,9 @@ func NewServiceProvider(cfg Config) (*ServiceProvider, error) {
 		cfg.MaxResponseSize = DefaultMaxResponseSize
 	}
 	if cfg.ReplayCache == nil {
-		cfg.ReplayCache = NewMemoryReplayCache(0)
+		c := NewMemoryReplayCache(0)
+		c.Clock = cfg.Clock
+		cfg.ReplayCache = c
 	}
 	sp := &ServiceProvider{cfg: cfg}
 	for _, c := range cfg.IdP.Certificates {

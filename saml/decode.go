@@ -12,6 +12,10 @@ import (
 const (
 	maxDepth    = 48     // real responses nest about 8 deep
 	maxElements = 100000 // about 30 bytes per element at the default size cap
+	// Real responses put a handful of attributes (namespace declarations
+	// included) on an element; the cap keeps per-element work such as
+	// inheritNamespaces, which is quadratic in it, small.
+	maxAttributes = 64
 )
 
 // decodeResponse turns the SAMLResponse form value into XML bytes. It takes
@@ -80,8 +84,8 @@ func parseXML(raw []byte) (*etree.Document, *scanned, error) {
 // scanned holds what one walk over the tree found.
 type scanned struct {
 	elements   int
-	ids        []string            // every ID and Id attribute value, while few
-	idSet      map[string]struct{} // the same, once there are many
+	ids        []string            // every ID and Id attribute value
+	idSet      map[string]struct{} // the same as a set, once there are many
 	assertions []*etree.Element    // saml:Assertion and saml:EncryptedAssertion, anywhere
 	signatures []*etree.Element    // ds:Signature, anywhere
 }
@@ -145,6 +149,9 @@ func (sc *scanned) element(el *etree.Element) error {
 	if !validName(el.Space, el.Tag) {
 		return newError(CodeMalformed, "element name %q is not a valid XML name", el.FullTag())
 	}
+	if len(el.Attr) > maxAttributes {
+		return newError(CodeMalformed, "<%s> has %d attributes, more than the %d allowed", el.FullTag(), len(el.Attr), maxAttributes)
+	}
 	for i := range el.Attr {
 		a := &el.Attr[i]
 		if !validName(a.Space, a.Key) {
@@ -173,13 +180,15 @@ func (sc *scanned) element(el *etree.Element) error {
 }
 
 // id records one ID value and refuses a repeated one. A handful of IDs is
-// usual, so a slice serves until a hostile document brings many.
+// usual, so a slice alone serves until a hostile document brings many; ids
+// keeps every value either way.
 func (sc *scanned) id(v string) error {
 	if sc.idSet != nil {
 		if _, dup := sc.idSet[v]; dup {
 			return duplicateID(v)
 		}
 		sc.idSet[v] = struct{}{}
+		sc.ids = append(sc.ids, v)
 		return nil
 	}
 	for _, id := range sc.ids {

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -386,4 +387,30 @@ func TestSignatureBesideEncryptedData(t *testing.T) {
 	xml = strings.Replace(xml, "</saml2:EncryptedAssertion>", sig+"</saml2:EncryptedAssertion>", 1)
 	_, err := h.verify(t, xml)
 	assert.ErrorIs(t, err, saml.ErrStructure)
+}
+
+func TestDecryptedIDsMustBeUnique(t *testing.T) {
+	t.Parallel()
+	// More IDs than the scanner keeps in its small list, the last of
+	// which repeats the Response's.
+	h, kp := encHarness(t)
+	clear := h.xml(t, signedAssertion)
+	respID := attrValue(t, clear, "ID")
+	i, j := span(t, clear, "<saml2:Assertion", "</saml2:Assertion>", 0)
+	var extra strings.Builder
+	for k := range 20 {
+		fmt.Fprintf(&extra, `<saml2:AttributeValue ID="_x%d">v</saml2:AttributeValue>`, k)
+	}
+	fmt.Fprintf(&extra, `<saml2:AttributeValue ID="%s">v</saml2:AttributeValue>`, respID)
+	assertion := strings.Replace(clear[i:j], "</saml2:Assertion>",
+		`<saml2:AttributeStatement><saml2:Attribute Name="x">`+extra.String()+`</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>`, 1)
+	enc, err := encryptFragment(kp, assertion)
+	require.NoError(t, err)
+	xml := clear[:i] + `<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion">` + enc + `</saml2:EncryptedAssertion>` + clear[j:]
+	xml = h.signXML(t, xml, respID)
+	_, err = h.verify(t, xml)
+	require.ErrorIs(t, err, saml.ErrDecryption, "refused before the assertion's signature is even looked at")
+	var se *saml.Error
+	require.ErrorAs(t, err, &se)
+	assert.Contains(t, se.Report.Failed().Detail, "repeats an ID", "the Response is signed, so the report may say why")
 }

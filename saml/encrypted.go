@@ -30,6 +30,9 @@ func (v *verification) decryptAssertion() *Error {
 		if s.Parent() != assertion || sig != nil {
 			return newError(CodeStructure, "a signature sits inside <%s> of the decrypted assertion; one signature, directly in the Assertion, is allowed", s.Parent().Tag)
 		}
+		if e := checkSignaturePosition(assertion, s); e != nil {
+			return e
+		}
 		sig = s
 	}
 	if e := v.checkSigned(v.signedResponse, sig != nil); e != nil {
@@ -57,7 +60,7 @@ func (v *verification) decryptAssertion() *Error {
 func (v *verification) decryptElement(container *etree.Element, want string, signed bool) (*etree.Element, *scanned, *Error) {
 	ed, f := parseEncrypted(container)
 	if f != nil {
-		return nil, nil, v.decryptionFailed(f)
+		return nil, nil, v.decryptionFailed(f, signed)
 	}
 	if alg, why := ed.legacyAlgorithm(); alg != "" && !v.sp.cfg.AllowLegacyEncryption {
 		return nil, nil, newError(CodeDecryption, "the IdP encrypts with %s, which is refused: %s; have the IdP use RSA-OAEP and AES-GCM, or allow legacy encryption in the settings", alg, why)
@@ -67,17 +70,17 @@ func (v *verification) decryptElement(container *etree.Element, want string, sig
 	}
 	plain, f := v.sp.decrypt(ed, v.sp.cfg.MaxResponseSize)
 	if f != nil {
-		return nil, nil, v.decryptionFailed(f)
+		return nil, nil, v.decryptionFailed(f, signed)
 	}
 	if v.report != nil && want == "Assertion" {
 		v.report.DecryptedXML = string(plain)
 	}
 	el, fsc, f := parseFragment(plain, container, v.scan)
 	if f != nil {
-		return nil, nil, v.decryptionFailed(f)
+		return nil, nil, v.decryptionFailed(f, signed)
 	}
 	if !is(el, nsAssertion, want) {
-		return nil, nil, v.decryptionFailed(failDecrypt(fmt.Sprintf("the decrypted data is <%s>, want <%s>", el.Tag, want)))
+		return nil, nil, v.decryptionFailed(failDecrypt(fmt.Sprintf("the decrypted data is <%s>, want <%s>", el.Tag, want)), signed)
 	}
 	v.passed(func() string {
 		return fmt.Sprintf("%s decrypted (%s, key transport %s)", container.Tag, ed.method, ed.keys[0].method)
@@ -85,8 +88,17 @@ func (v *verification) decryptElement(container *etree.Element, want string, sig
 	return el, fsc, nil
 }
 
-func (v *verification) decryptionFailed(f *decryptFailure) *Error {
-	v.failDetail = f.detail
+// decryptionFailed returns the one decryption error. The detail goes to
+// the debug report only when a verified signature covers the ciphertext:
+// the report may be shown to whoever posted the response, and for
+// ciphertext an attacker could have altered it would be the very oracle
+// the single message avoids.
+func (v *verification) decryptionFailed(f *decryptFailure, signed bool) *Error {
+	if signed {
+		v.failDetail = f.detail
+	} else {
+		v.failDetail = "details withheld: the ciphertext is not covered by a verified signature"
+	}
 	return newError(CodeDecryption, "%s", errDecryptMessage)
 }
 

@@ -3,6 +3,7 @@ package saml
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -21,16 +22,24 @@ type ReplayCache interface {
 // size 0: about ten minutes of logins at 150 per second.
 const DefaultReplayCacheSize = 100000
 
-// MemoryReplayCache is a ReplayCache for one process, bounded in size. When
-// it is full it drops the ID that expires soonest: an expired one when there
-// is any, else the one whose replay window is the shortest. It needs no
-// clock, so it works under a service provider's fake clock too.
+// MemoryReplayCache is a ReplayCache for one process, bounded in size.
+// When it is full it forgets expired IDs; when every ID it holds is still
+// live it refuses new ones (and so the logins that bring them) rather than
+// forget a live ID, which would open a replay window.
 type MemoryReplayCache struct {
+	// Clock tells when an ID has expired. Default: time.Now. A service
+	// provider's default cache uses the provider's Config.Clock.
+	Clock func() time.Time
+
 	mu    sync.Mutex
 	size  int
 	ids   map[string]time.Time
 	queue expiryHeap
 }
+
+// ErrReplayCacheFull is returned by MemoryReplayCache.Add when every ID it
+// holds is still live.
+var ErrReplayCacheFull = errors.New("saml: the replay cache is full of assertions that have not expired; give it a larger size")
 
 // NewMemoryReplayCache returns an empty cache holding at most size IDs
 // (DefaultReplayCacheSize when size is 0 or less).
@@ -48,8 +57,19 @@ func (c *MemoryReplayCache) Add(_ context.Context, id string, expires time.Time)
 	if _, seen := c.ids[id]; seen {
 		return false, nil
 	}
-	for len(c.queue) >= c.size {
-		c.evictOne()
+	if len(c.queue) >= c.size {
+		now := time.Now
+		if c.Clock != nil {
+			now = c.Clock
+		}
+		t := now()
+		for len(c.queue) > 0 && !c.queue[0].expires.After(t) {
+			e := heap.Pop(&c.queue).(replayEntry)
+			delete(c.ids, e.id)
+		}
+		if len(c.queue) >= c.size {
+			return false, ErrReplayCacheFull
+		}
 	}
 	c.ids[id] = expires
 	heap.Push(&c.queue, replayEntry{id: id, expires: expires})
@@ -61,12 +81,6 @@ func (c *MemoryReplayCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.ids)
-}
-
-// evictOne drops the entry that expires soonest.
-func (c *MemoryReplayCache) evictOne() {
-	e := heap.Pop(&c.queue).(replayEntry)
-	delete(c.ids, e.id)
 }
 
 type replayEntry struct {

@@ -18,24 +18,33 @@ func TestMemoryReplayCache(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := base
 	c := saml.NewMemoryReplayCache(3)
+	c.Clock = func() time.Time { return now }
 	for i, id := range []string{"a", "b", "c"} {
 		added, err := c.Add(ctx, id, base.Add(time.Duration(i+1)*time.Minute))
 		require.NoError(t, err)
 		assert.True(t, added, id)
 	}
-	added, _ := c.Add(ctx, "b", base.Add(time.Hour))
+	added, err := c.Add(ctx, "b", base.Add(time.Hour))
+	require.NoError(t, err)
 	assert.False(t, added, "an ID is accepted once")
 	assert.Equal(t, 3, c.Len())
 
-	// Full: the ID that expires soonest ("a") makes room.
-	added, _ = c.Add(ctx, "d", base.Add(10*time.Minute))
+	// Full of live IDs: a new one is refused, none is forgotten.
+	_, err = c.Add(ctx, "d", base.Add(10*time.Minute))
+	assert.ErrorIs(t, err, saml.ErrReplayCacheFull)
+	added, _ = c.Add(ctx, "a", base.Add(time.Hour))
+	assert.False(t, added, "a is still remembered")
+
+	// Once "a" has expired it makes room.
+	now = base.Add(time.Minute)
+	added, err = c.Add(ctx, "d", base.Add(10*time.Minute))
+	require.NoError(t, err)
 	assert.True(t, added)
 	assert.Equal(t, 3, c.Len())
-	added, _ = c.Add(ctx, "c", base)
-	assert.False(t, added, "c is still remembered")
-	added, _ = c.Add(ctx, "a", base.Add(time.Minute))
-	assert.True(t, added, "a was evicted, being the first to expire")
+	added, _ = c.Add(ctx, "b", base)
+	assert.False(t, added, "b is still remembered")
 }
 
 func TestMemoryReplayCacheDefaultSize(t *testing.T) {
@@ -74,6 +83,7 @@ func BenchmarkMemoryReplayCache(b *testing.B) {
 	c := saml.NewMemoryReplayCache(10000)
 	ctx := context.Background()
 	now := time.Now()
+	c.Clock = func() time.Time { return now.Add(time.Hour) } // everything added has expired by then
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -158,6 +158,9 @@ func (v *verification) checkStructure(root *etree.Element, sc *scanned) *Error {
 			if assertion.Tag == "EncryptedAssertion" {
 				return newError(CodeStructure, "a signature sits directly in the EncryptedAssertion; an encrypted assertion is signed inside, before encryption")
 			}
+			if e := checkSignaturePosition(assertion, sig); e != nil {
+				return e
+			}
 			onAssertion++
 		default:
 			return newError(CodeStructure, "a signature sits inside <%s>; signatures belong directly in the Response or the Assertion they sign (a wrapping attempt?)", sig.Parent().Tag)
@@ -167,6 +170,20 @@ func (v *verification) checkStructure(root *etree.Element, sc *scanned) *Error {
 		return newError(CodeStructure, "the Response carries %d signatures and the Assertion %d; at most one each is allowed", onResponse, onAssertion)
 	}
 	v.passed(func() string { return "one Response, one Assertion in it, at most one signature on each" })
+	return nil
+}
+
+// checkSignaturePosition requires the Assertion's signature to follow its
+// Issuer, as the schema says (SAML-ATTACKS.md 9). A Response signature may
+// sit anywhere among the Response's children: Auth0 puts it last.
+func checkSignaturePosition(assertion, sig *etree.Element) *Error {
+	issuer, second := firstElements(assertion)
+	if !is(issuer, nsAssertion, "Issuer") {
+		return newError(CodeIssuer, "the Assertion does not start with an Issuer; SAML requires one, before the signature")
+	}
+	if second != sig {
+		return newError(CodeStructure, "the Assertion's signature must come right after its Issuer")
+	}
 	return nil
 }
 

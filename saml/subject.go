@@ -181,9 +181,14 @@ func (v *verification) checkConditions(a *Assertion) *Error {
 // the host passed, or no request when IdP-initiated login is allowed.
 func (v *verification) checkInResponseTo(a *Assertion) *Error {
 	v.check("in_response_to")
-	id, _ := attr(v.response, "InResponseTo")
-	if id == "" {
-		id = a.InResponseTo
+	// The Response's InResponseTo counts only when the Response is signed:
+	// otherwise anyone could add one to an unsolicited assertion and pass
+	// it off as an answer to a request of their own browser.
+	id := a.InResponseTo // from the verified SubjectConfirmationData
+	if v.signedResponse {
+		if rid, _ := attr(v.response, "InResponseTo"); rid != "" {
+			id = rid
+		}
 	}
 	a.InResponseTo = id
 	if id == "" {
