@@ -22,6 +22,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -325,9 +326,13 @@ func (c *checker) check(ctx context.Context, file, form string) (result, error) 
 		if err != nil {
 			return line, err
 		}
-		if line.Plan, err = json.Marshal(diff); err != nil {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // as the rest of the line
+		if err := enc.Encode(diff); err != nil {
 			return line, err
 		}
+		line.Plan = bytes.TrimSpace(b.Bytes())
 	}
 	return line, nil
 }

@@ -273,6 +273,20 @@ func TestPlan(t *testing.T) {
 	assert.Equal(t, "ops", ignored[0].(map[string]any)["value"], "ops matches no team")
 }
 
+func TestPlanNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.response(t, "r", false, func(s *samltest.ResponseSpec) {
+		s.Attributes = []samltest.Attribute{{Name: "MemberOf", Values: []string{"R&D <x>"}}}
+	})
+	snapshot := f.write(t, "snapshot.json", `{"user": null, "teams": [], "usernamesTaken": []}`)
+	mappingFile := f.write(t, "mapping.json", `{"teamSync": true}`)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), append(f.baseArgs(), "-plan", snapshot, "-mapping", mappingFile, r), strings.NewReader(""), &out, &errOut)
+	require.Equal(t, exitValid, code, errOut.String())
+	assert.Equal(t, 2, strings.Count(out.String(), "R&D <x>"), "in the attributes and in the plan, unescaped: %s", out.String())
+}
+
 func TestEncryptedWithSPKey(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
