@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -175,7 +176,16 @@ func (d Diff) MarshalJSON() ([]byte, error) {
 	if d.User != "" {
 		j.User = &d.User
 	}
-	return json.Marshal(j)
+	// Team names and values are shown as they are: "R&D" stays "R&D",
+	// not "R\u0026D" (an encoder that wants HTML escaping still escapes
+	// this output).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(j); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes, so a Diff kept in an
