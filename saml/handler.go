@@ -418,10 +418,10 @@ func (h *Handler) log(ctx context.Context, msg string, err error) {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title string, err error) {
 	h.log(r.Context(), "saml: "+strings.ToLower(title), err)
 	data := struct {
-		Title, Code, Message string
-		Debug                bool
-		Report               *Report
-	}{Title: title, Debug: h.sp.cfg.Debug}
+		Title, Code, Message, Home string
+		Debug                      bool
+		Report                     *Report
+	}{Title: title, Debug: h.sp.cfg.Debug, Home: h.cfg.DefaultRedirect}
 	var se *Error
 	if errors.As(err, &se) {
 		data.Code = string(se.Code)
@@ -446,7 +446,8 @@ var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
 {{with .Report}}<h2>SAML debug report</h2><table>
 {{range .Checks}}<tr><td>{{if .OK}}✔{{else}}<span class="fail">✘</span>{{end}}</td><td><code>{{.Name}}</code></td><td>{{.Detail}}</td></tr>
 {{end}}</table>
-{{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{end}}
+{{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{if .DecryptedXML}}<h3>Decrypted assertion</h3><pre>{{.DecryptedXML}}</pre>{{end}}{{end}}
 {{else}}<p>Try again, or ask your administrator, who can turn on SAML debugging to see why.</p>{{end}}
+<p><a href="{{.Home}}">Back to the start page</a></p>
 </body></html>
 `))
