@@ -446,7 +446,7 @@ var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
 {{with .Report}}<h2>SAML debug report</h2><table>
 {{range .Checks}}<tr><td>{{if .OK}}✔{{else}}<span class="fail">✘</span>{{end}}</td><td><code>{{.Name}}</code></td><td>{{.Detail}}</td></tr>
 {{end}}</table>
-{{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{if .DecryptedXML}}<h3>Decrypted assertion</h3><pre>{{.DecryptedXML}}</pre>{{end}}{{end}}
+{{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{end}}
 {{else}}<p>Try again, or ask your administrator, who can turn on SAML debugging to see why.</p>{{end}}
 <p><a href="{{.Home}}">Back to the start page</a></p>
 </body></html>

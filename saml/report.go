@@ -12,7 +12,8 @@ type Report struct {
 	// be decoded).
 	XML string `json:"xml,omitempty"`
 	// DecryptedXML is the decrypted assertion, when the assertion came
-	// encrypted and could be decrypted.
+	// encrypted and could be decrypted. Show it to admins only: whoever
+	// posted a captured response could otherwise read what it hides.
 	DecryptedXML string `json:"decryptedXML,omitempty"`
 }
 
