@@ -12,13 +12,15 @@ import (
 // which at 100,000 values costs several cache misses per lookup.
 // stringIndex can copy the keys into one contiguous string, and keeps only
 // a hash tag and a number per slot (8 bytes), so a lookup touches one slot
-// and the compact key copy.
+// and the compact key copy. A slot is 4 bytes: the number+1 in its low
+// bits (as many as the largest number needs) and a hash tag in the rest.
 // The seed is random, but only equality is used, so results do not vary.
 type stringIndex struct {
 	seed  maphash.Seed
 	keys  []string // by number; substrings of one contiguous copy when compact
-	slots []uint64 // hash tag << 32 | number+1; 0 is empty; at most half full
+	slots []uint32 // hash tag | number+1; 0 is empty; at most half full
 	mask  uint64
+	nums  uint32 // the bits of a slot that hold number+1
 	// touched sums what build and findAll read ahead (see batch and
 	// touchStrings), so that the compiler keeps those reads.
 	touched uint64
@@ -54,7 +56,8 @@ func build(strs []string, compact, numbered bool) (*stringIndex, []int32) {
 	n := uint64(1) << bits.Len(uint(2*len(strs)|7))
 	// keys reuses strs' array: the key written at k comes from strs[i],
 	// i >= k, which has been read by then.
-	x := &stringIndex{seed: maphash.MakeSeed(), slots: make([]uint64, n), mask: n - 1, keys: strs[:0]}
+	x := &stringIndex{seed: maphash.MakeSeed(), slots: make([]uint32, n), mask: n - 1, keys: strs[:0],
+		nums: uint32(uint64(1)<<bits.Len(uint(len(strs))) - 1)}
 	var nums []int32
 	if numbered {
 		nums = make([]int32, len(strs))
@@ -82,7 +85,7 @@ func build(strs []string, compact, numbered bool) (*stringIndex, []int32) {
 		}
 		var touch uint64
 		for i := range blk {
-			touch += x.slots[hs[i]&x.mask]
+			touch += uint64(x.slots[hs[i]&x.mask])
 		}
 		x.touched += touch
 		for i, key := range blk {
@@ -116,18 +119,24 @@ func touchStrings(strs []string) byte {
 // add numbers s, whose hash is h, unless it is already in the index, and
 // returns its number.
 func (x *stringIndex) add(s string, h uint64) int32 {
-	tag := h >> 32 << 32
+	tag := x.tag(h)
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
 		slot := x.slots[i]
 		if slot == 0 {
 			x.keys = append(x.keys, s)
-			x.slots[i] = tag | uint64(len(x.keys))
+			x.slots[i] = tag | uint32(len(x.keys))
 			return int32(len(x.keys) - 1)
 		}
-		if slot>>32<<32 == tag && x.keys[slot&0xffffffff-1] == s {
-			return int32(slot&0xffffffff) - 1
+		if slot&^x.nums == tag && x.keys[slot&x.nums-1] == s {
+			return int32(slot&x.nums) - 1
 		}
 	}
+}
+
+// tag returns the tag of hash h: bits of h that the slot index does not
+// use, where a slot keeps them.
+func (x *stringIndex) tag(h uint64) uint32 {
+	return uint32(h>>32) &^ x.nums
 }
 
 // find returns the number of s, if s is in the index.
@@ -137,14 +146,14 @@ func (x *stringIndex) find(s string) (int, bool) {
 
 // findHashed is find for s whose hash is h.
 func (x *stringIndex) findHashed(s string, h uint64) (int, bool) {
-	tag := h >> 32 << 32
+	tag := x.tag(h)
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
 		slot := x.slots[i]
 		if slot == 0 {
 			return 0, false
 		}
-		if slot>>32<<32 == tag && x.keys[slot&0xffffffff-1] == s {
-			return int(slot&0xffffffff) - 1, true
+		if slot&^x.nums == tag && x.keys[slot&x.nums-1] == s {
+			return int(slot&x.nums) - 1, true
 		}
 	}
 }
@@ -172,7 +181,8 @@ func (x *stringIndex) findAll(strs []string, out []int32) {
 		}
 		return
 	}
-	var hs, sl [batch]uint64
+	var hs [batch]uint64
+	var sl [batch]uint32
 	var cand [batch]int32
 	var ks [batch]string
 	for len(strs) > 0 {
@@ -209,11 +219,11 @@ func (x *stringIndex) findAll(strs []string, out []int32) {
 
 // candidate returns the number in the first slot of the probe sequence
 // for hash h whose tag matches, or -1; slot is the sequence's first slot.
-func (x *stringIndex) candidate(h, slot uint64) int32 {
-	tag := h >> 32 << 32
+func (x *stringIndex) candidate(h uint64, slot uint32) int32 {
+	tag := x.tag(h)
 	for i := h & x.mask; slot != 0; {
-		if slot>>32<<32 == tag {
-			return int32(slot&0xffffffff) - 1
+		if slot&^x.nums == tag {
+			return int32(slot&x.nums) - 1
 		}
 		i = (i + 1) & x.mask
 		slot = x.slots[i]

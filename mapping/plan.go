@@ -303,10 +303,10 @@ func (p *planner) memberships(tv teamValues) error {
 func (p *planner) matchTeams(attr string, tv teamValues) error {
 	m := matcher{index: tv.index, state: make([]uint8, len(tv.values))}
 	var codes [batch]matchCode
-	var scratch []sortRec // shared by the sorts
+	var leave, block, join teamList
 	if p.in.User != nil {
-		var leave, block teamList
 		teams := p.in.User.Teams
+		leave.teams, block.teams = teams, teams
 		for lo := 0; lo < len(teams); lo += batch {
 			hi := min(lo+batch, len(teams))
 			m.matchAll(teams[lo:hi], codes[:])
@@ -318,16 +318,14 @@ func (p *planner) matchTeams(attr string, tv teamValues) error {
 				case codes[i-lo] != noMatch || tv.overage || t.Owners && t.SSOTeamID == "":
 					// still asserted, removals stopped, or an unmanaged owners team
 				case t.Owners && t.Members <= 1 && !p.cfg.AllowLastOwnerRemoval:
-					block.add(t, len(teams)-i)
+					block.add(i, len(teams)-i)
 				default:
-					leave.add(t, len(teams)-i)
+					leave.add(i, len(teams)-i)
 				}
 			}
 		}
-		p.d.Remove = leave.removals(ReasonNotAsserted, &scratch)
-		p.d.Blocked = block.removals(ReasonLastOwner, &scratch)
 	}
-	var join teamList
+	join.teams = p.in.Teams
 	var ids [batch]string
 	var at [batch]int32
 	var found [batch]int32
@@ -350,13 +348,19 @@ func (p *planner) matchTeams(attr string, tv teamValues) error {
 		p.member.findAll(ids[:n], found[:n])
 		for j := range n {
 			if found[j] < 0 {
-				i := at[j]
-				join.addMatch(&teams[i], codes[i], len(p.in.Teams)-lo-int(i))
+				i := int(at[j])
+				join.addMatch(lo+i, codes[i], len(p.in.Teams)-lo-i)
 			}
 		}
 	}
+	// One scratch buffer, sized for the largest list, serves every sort.
+	unmatched := m.unmatched()
+	var scratch sortScratch
+	scratch.reserve(max(len(leave.idx), len(block.idx), len(join.idx), unmatched))
+	p.d.Remove = leave.removals(ReasonNotAsserted, &scratch)
+	p.d.Blocked = block.removals(ReasonLastOwner, &scratch)
 	p.d.Add = join.additions(&scratch)
-	p.teamIgnored = m.ignored(attr, tv.values, &scratch)
+	p.teamIgnored = m.ignored(attr, tv.values, unmatched, &scratch)
 	return nil
 }
 
@@ -375,103 +379,140 @@ func (c matchCode) Match() Match {
 	return [...]Match{"", MatchName, MatchSSOTeamID, MatchOwnersRoleID}[c]
 }
 
-// teamList collects the teams of one list of the Diff. It copies their
-// sort keys (organization, name and ID) back to back into one string, and
-// for additions the matched values into another, so that sorting reads
-// compact memory rather than team records and strings scattered over the
-// heap; the Diff's strings are substrings of these copies.
+// teamList collects the teams of one list of the Diff as positions in
+// one slice of teams. Before sorting, it copies their sort keys
+// (organization, name and ID, and for additions the matched value) back
+// to back into one string of exactly their size, reading the teams in the
+// order they came, so that sorting reads compact memory rather than team
+// records and strings scattered over the heap; the Diff's strings are
+// substrings of this copy.
 type teamList struct {
-	keys  strings.Builder
-	cuts  []int // field f of team j is keys[cuts[3j+f]:cuts[3j+f+1]]
-	vals  strings.Builder
-	vcuts []int // team j's value is vals[vcuts[j]:vcuts[j+1]]
-	by    []matchCode
+	teams []Team
+	idx   []int32     // the positions in teams, in the order added
+	by    []matchCode // for additions: how idx[j] matched
 }
 
-// add appends t; at most left teams, t included, are still to come.
-func (l *teamList) add(t *Team, left int) {
-	if l.cuts == nil {
-		l.cuts = make([]int, 1, 1+3*min(left, 1024))
-	} else if len(l.cuts)+3 > cap(l.cuts) {
-		l.cuts = slices.Grow(l.cuts, cap(l.cuts)) // double: append would grow by a quarter
+// add appends teams[i]; at most left teams, it included, are still to come.
+func (l *teamList) add(i, left int) {
+	if l.idx == nil {
+		l.idx = make([]int32, 0, min(left, 1024))
+	} else if len(l.idx) == cap(l.idx) {
+		l.idx = slices.Grow(l.idx, cap(l.idx)) // double: append would grow by a quarter
 	}
-	grow(&l.keys, len(t.Org)+len(t.Name)+len(t.ID), left)
-	l.keys.WriteString(t.Org)
-	l.cuts = append(l.cuts, l.keys.Len())
-	l.keys.WriteString(t.Name)
-	l.cuts = append(l.cuts, l.keys.Len())
-	l.keys.WriteString(t.ID)
-	l.cuts = append(l.cuts, l.keys.Len())
+	l.idx = append(l.idx, int32(i))
 }
 
-// addMatch appends t, which matched a value as by says.
-func (l *teamList) addMatch(t *Team, by matchCode, left int) {
-	l.add(t, left)
-	if l.vcuts == nil {
-		l.vcuts = make([]int, 1, 1+min(left, 1024))
-		l.by = make([]matchCode, 0, min(left, 1024))
+// addMatch appends teams[i], which matched a value as by says.
+func (l *teamList) addMatch(i int, by matchCode, left int) {
+	l.add(i, left)
+	if l.by == nil {
+		l.by = make([]matchCode, 0, cap(l.idx))
+	} else if len(l.by) == cap(l.by) {
+		l.by = slices.Grow(l.by, cap(l.idx)-len(l.by))
 	}
-	v := t.Name
-	if by != byName {
-		v = t.SSOTeamID
-	}
-	grow(&l.vals, len(v), left)
-	l.vals.WriteString(v)
-	l.vcuts = append(l.vcuts, l.vals.Len())
 	l.by = append(l.by, by)
 }
 
-// grow makes room in b for n more bytes, at least doubling its capacity
-// when it must grow (WriteString would grow it by a quarter, allocating
-// five times the final size in all), and starting with room for as many
-// such strings as are left, up to 1024.
-func grow(b *strings.Builder, n, left int) {
-	switch {
-	case b.Cap() == 0:
-		b.Grow(n * min(left, 1024))
-	case b.Cap()-b.Len() < n:
-		b.Grow(n) // allocates twice the capacity, plus n
-	}
-}
-
-// teamKeys is the keySource of a teamList.
+// teamKeys is the keySource of a teamList: the copy of its keys.
 type teamKeys struct {
-	keys string
-	cuts []int
+	keys   string
+	cuts   []uint32 // field f of team j is keys[cuts[stride*j+f]:cuts[stride*j+f+1]]
+	stride int      // fields per team: 3, or 4 with the matched value
 }
 
 func (k teamKeys) key(i uint32, f int) string {
-	c := k.cuts[3*int(i)+f:]
+	c := k.cuts[k.stride*int(i)+f:]
 	return k.keys[c[0]:c[1]]
 }
 
-// sort returns the order of the teams by organization, name and ID, and
-// for each whether it repeats the team before it in that order: the same
-// organization, name and ID, or, when some key holds a NUL byte, the same
-// ID (as the comparison sort this replaces did).
-func (l *teamList) sort(scratch *[]sortRec) (k teamKeys, order []uint32, repeat []bool) {
-	k = teamKeys{keys: l.keys.String(), cuts: l.cuts}
-	n := (len(l.cuts) - 1) / 3
-	order, repeat = sortStrings(k, n, 3, scratch)
-	if strings.IndexByte(k.keys, 0) >= 0 {
+// value returns the matched value of team j, which matched as by says.
+func (l *teamList) value(t *Team, j int) string {
+	if l.by[j] == byName {
+		return t.Name
+	}
+	return t.SSOTeamID
+}
+
+// copyKeys copies the keys of the teams, and their matched values when
+// the list has them, and reports whether an organization, name or ID
+// holds a NUL byte.
+func (l *teamList) copyKeys() (k teamKeys, nul bool) {
+	k.stride = 3
+	if l.by != nil {
+		k.stride = 4
+	}
+	size := 0
+	for j, i := range l.idx {
+		t := &l.teams[i]
+		size += len(t.Org) + len(t.Name) + len(t.ID)
+		if k.stride == 4 {
+			size += len(l.value(t, j))
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	k.cuts = make([]uint32, 1, 1+k.stride*len(l.idx))
+	for j, i := range l.idx {
+		t := &l.teams[i]
+		start := b.Len()
+		b.WriteString(t.Org)
+		k.cuts = append(k.cuts, uint32(b.Len()))
+		b.WriteString(t.Name)
+		k.cuts = append(k.cuts, uint32(b.Len()))
+		b.WriteString(t.ID)
+		k.cuts = append(k.cuts, uint32(b.Len()))
+		if !nul && strings.IndexByte(b.String()[start:], 0) >= 0 {
+			nul = true
+		}
+		if k.stride == 4 {
+			b.WriteString(l.value(t, j))
+			k.cuts = append(k.cuts, uint32(b.Len()))
+		}
+	}
+	k.keys = b.String()
+	return k, nul
+}
+
+// sort returns the teams sorted by organization, name and ID (as sort
+// records whose i is the position in idx), and for each whether it
+// repeats the team before it in that order: the same organization, name
+// and ID, or, when some key holds a NUL byte, the same ID (as the
+// comparison sort this replaces did). Both live in scratch.
+func (l *teamList) sort(scratch *sortScratch) (k teamKeys, order []sortRec, repeat []bool) {
+	k, nul := l.copyKeys()
+	if len(k.keys) > 1<<32-1 {
+		panic("mapping: team keys exceed 4 GiB")
+	}
+	order, repeat = sortStrings(k, len(l.idx), 3, scratch)
+	if nul {
 		for j := range order {
-			repeat[order[j]] = j > 0 && k.key(order[j], 2) == k.key(order[j-1], 2)
+			repeat[order[j].i] = j > 0 && k.key(order[j].i, 2) == k.key(order[j-1].i, 2)
 		}
 	}
 	return k, order, repeat
 }
 
+// distinct counts the items that repeat marks false.
+func distinct(repeat []bool) int {
+	n := 0
+	for _, r := range repeat {
+		if !r {
+			n++
+		}
+	}
+	return n
+}
+
 // additions returns the teams as sorted, de-duplicated TeamAdds.
-func (l *teamList) additions(scratch *[]sortRec) []TeamAdd {
-	if len(l.cuts) < 2 {
+func (l *teamList) additions(scratch *sortScratch) []TeamAdd {
+	if len(l.idx) == 0 {
 		return nil
 	}
 	k, order, repeat := l.sort(scratch)
-	vals := l.vals.String()
-	out := make([]TeamAdd, 0, len(order))
-	for _, j := range order {
-		if !repeat[j] {
-			out = append(out, TeamAdd{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), MatchedBy: l.by[j].Match(), Value: vals[l.vcuts[j]:l.vcuts[j+1]]})
+	out := make([]TeamAdd, 0, distinct(repeat))
+	for _, r := range order {
+		if j := r.i; !repeat[j] {
+			out = append(out, TeamAdd{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), MatchedBy: l.by[j].Match(), Value: k.key(j, 3)})
 		}
 	}
 	return out
@@ -479,14 +520,14 @@ func (l *teamList) additions(scratch *[]sortRec) []TeamAdd {
 
 // removals returns the teams as sorted, de-duplicated TeamRemovals with
 // reason r.
-func (l *teamList) removals(r Reason, scratch *[]sortRec) []TeamRemoval {
-	if len(l.cuts) < 2 {
+func (l *teamList) removals(r Reason, scratch *sortScratch) []TeamRemoval {
+	if len(l.idx) == 0 {
 		return nil
 	}
 	k, order, repeat := l.sort(scratch)
-	out := make([]TeamRemoval, 0, len(order))
-	for _, j := range order {
-		if !repeat[j] {
+	out := make([]TeamRemoval, 0, distinct(repeat))
+	for _, o := range order {
+		if j := o.i; !repeat[j] {
 			out = append(out, TeamRemoval{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), Reason: r})
 		}
 	}
@@ -559,40 +600,48 @@ func (m *matcher) match(t *Team, nameAt, ssoAt int) matchCode {
 	return noMatch
 }
 
-// valueKeys is the keySource of some of the values.
-type valueKeys struct {
-	values []string
-	at     []int32
+// valueKeys is the keySource of the values.
+type valueKeys []string
+
+func (k valueKeys) key(i uint32, _ int) string { return k[i] }
+
+// unmatched counts the values that ignored lists.
+func (m *matcher) unmatched() int {
+	n := 0
+	for _, st := range m.state {
+		if st&matched == 0 || st&namesOwners != 0 {
+			n++
+		}
+	}
+	return n
 }
 
-func (k valueKeys) key(i uint32, _ int) string { return k.values[k.at[i]] }
-
-// ignored lists, sorted by value, the values that matched no team.
-func (m *matcher) ignored(attr string, values []string, scratch *[]sortRec) []IgnoredValue {
-	var left []int32
+// ignored lists, sorted by value, the values that matched no team; there
+// are n of them (see unmatched).
+func (m *matcher) ignored(attr string, values []string, n int, scratch *sortScratch) []IgnoredValue {
+	if n == 0 {
+		return []IgnoredValue{}
+	}
+	recs := scratch.recs(n)
+	j := 0
 	for i := range values {
 		// A value naming an owners team that sync cannot manage is
 		// reported even when it also matched another team: the admin
 		// should know the owners team was left alone.
 		if m.state[i]&matched == 0 || m.state[i]&namesOwners != 0 {
-			if left == nil {
-				left = make([]int32, 0, len(values)-i)
-			}
-			left = append(left, int32(i))
+			recs[j].i = uint32(i)
+			j++
 		}
 	}
-	if len(left) == 0 {
-		return []IgnoredValue{}
-	}
-	order, _ := sortStrings(valueKeys{values, left}, len(left), 1, scratch) // values are distinct
-	out := make([]IgnoredValue, len(order))
-	for j, i := range order {
-		v := left[i]
-		r := ReasonUnknownTeam
+	sortRecs(valueKeys(values), recs, 1, scratch, nil) // values are distinct
+	out := make([]IgnoredValue, n)
+	for j, r := range recs {
+		v := r.i
+		reason := ReasonUnknownTeam
 		if m.state[v]&namesOwners != 0 {
-			r = ReasonOwnersUnmanaged
+			reason = ReasonOwnersUnmanaged
 		}
-		out[j] = IgnoredValue{Attribute: attr, Value: values[v], Reason: r}
+		out[j] = IgnoredValue{Attribute: attr, Value: values[v], Reason: reason}
 	}
 	return out
 }

@@ -51,32 +51,52 @@ type stringSorter[K keySource] struct {
 	dup []bool // by item: the key equals the key of the item sorted before it
 }
 
-// sortStrings returns the items 0 to m-1 ordered by their keys in src,
-// which have nf fields, stable, and reports for each item whether its key
-// equals that of the item before it in that order (dup, indexed by item).
-// For locality the keys should be substrings of one contiguous copy.
-// scratch, when not nil, holds memory to reuse from one sort to the next.
-func sortStrings[K keySource](src K, m, nf int, scratch *[]sortRec) (order []uint32, dup []bool) {
-	var recs []sortRec
-	if scratch != nil && cap(*scratch) >= 2*m {
-		recs = (*scratch)[:2*m]
-	} else {
-		recs = make([]sortRec, 2*m)
-		if scratch != nil {
-			*scratch = recs
-		}
+// sortScratch is memory that one sort after another reuses: records and
+// their counting-pass copy, and repeat flags.
+type sortScratch struct {
+	buf []sortRec
+	dup []bool
+}
+
+// reserve makes room for sorts of up to m items.
+func (sc *sortScratch) reserve(m int) {
+	if cap(sc.buf) < 2*m {
+		sc.buf = make([]sortRec, 2*m)
+		sc.dup = make([]bool, m)
 	}
-	s := stringSorter[K]{src: src, nf: nf, tmp: recs[m:], dup: make([]bool, m)}
-	recs = recs[:m]
+}
+
+// recs returns room for m records, to fill with the items to sort.
+func (sc *sortScratch) recs(m int) []sortRec {
+	sc.reserve(m)
+	return sc.buf[:m:m]
+}
+
+// sortStrings returns the items 0 to m-1 ordered by their keys in src,
+// which have nf fields, stable, as records whose i is the item, and
+// reports for each item whether its key equals that of the item before it
+// in that order (dup, indexed by item). Both live in scratch, until the
+// next sort. For locality the keys should be substrings of one contiguous
+// copy, or be read in an order close to that of their memory.
+func sortStrings[K keySource](src K, m, nf int, scratch *sortScratch) (order []sortRec, dup []bool) {
+	recs := scratch.recs(m)
 	for i := range recs {
 		recs[i].i = uint32(i)
 	}
+	dup = scratch.dup[:m]
+	clear(dup)
+	sortRecs(src, recs, nf, scratch, dup)
+	return recs, dup
+}
+
+// sortRecs orders recs, whose i fields name the items, by their keys in
+// src (nf fields), stable, and sets dup[i] for an item i whose key equals
+// that of the item before it; dup may be nil when the keys are distinct.
+// recs must come from scratch.recs.
+func sortRecs[K keySource](src K, recs []sortRec, nf int, scratch *sortScratch, dup []bool) {
+	m := len(recs)
+	s := stringSorter[K]{src: src, nf: nf, tmp: scratch.buf[m : 2*m], dup: dup}
 	s.sort(recs, 0, 0)
-	order = make([]uint32, m)
-	for j := range recs {
-		order[j] = recs[j].i
-	}
-	return order, s.dup
 }
 
 // sort orders recs by field f from byte 8d on; all earlier bytes tie.
@@ -126,7 +146,7 @@ func (s *stringSorter[K]) small(recs []sortRec, f, d int) {
 		recs[k] = r
 	}
 	for j := 1; j < len(recs); j++ {
-		if s.compare(recs[j].i, recs[j-1].i, f, d) == 0 {
+		if s.compare(recs[j].i, recs[j-1].i, f, d) == 0 && s.dup != nil {
 			s.dup[recs[j].i] = true
 		}
 	}
@@ -160,6 +180,9 @@ func (s *stringSorter[K]) next(run []sortRec, f, d int) {
 
 // same marks a run of equal keys: all but the first are repeats.
 func (s *stringSorter[K]) same(run []sortRec) {
+	if s.dup == nil {
+		return
+	}
 	for _, r := range run[1:] {
 		s.dup[r.i] = true
 	}
