@@ -1,26 +1,54 @@
 package saml
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"iter"
 )
+
+// pemBlocks yields the PEM blocks of data in order.
+func pemBlocks(data []byte) iter.Seq[*pem.Block] {
+	return func(yield func(*pem.Block) bool) {
+		for {
+			var block *pem.Block
+			if block, data = pem.Decode(data); block == nil || !yield(block) {
+				return
+			}
+		}
+	}
+}
+
+// privateKeyOf parses a PEM private-key block: PKCS #1 (RSA PRIVATE KEY),
+// SEC 1 (EC PRIVATE KEY) or PKCS #8 (PRIVATE KEY). isKey is false for
+// other blocks. Its errors never quote the key.
+func privateKeyOf(block *pem.Block) (key any, isKey bool, err error) {
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	default:
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("the %s block does not parse as a private key", block.Type)
+	}
+	return key, true, nil
+}
 
 // ParseCertificatesPEM returns the certificates of every CERTIFICATE block
 // of a PEM text, such as an IdP signing certificate the admin pastes; other
 // blocks are skipped. Only RSA and ECDSA keys are accepted.
 func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
+	for block := range pemBlocks(data) {
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
@@ -41,31 +69,19 @@ func ParseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
-// ParseDecryptionKeysPEM returns the RSA private keys of every RSA PRIVATE
-// KEY (PKCS #1) and PRIVATE KEY (PKCS #8) block of a PEM text, in order, for
+// ParseDecryptionKeysPEM returns the RSA private keys of every private-key
+// block of a PEM text (PKCS #1 or PKCS #8), in order, for
 // Config.DecryptionKeys; other blocks, such as the certificate often kept
 // in the same file, are skipped. Its errors never quote a key.
 func ParseDecryptionKeysPEM(data []byte) ([]*rsa.PrivateKey, error) {
 	var keys []*rsa.PrivateKey
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		var key any
-		var err error
-		switch block.Type {
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		default:
-			continue
-		}
+	for block := range pemBlocks(data) {
+		key, isKey, err := privateKeyOf(block)
 		if err != nil {
-			return nil, fmt.Errorf("the %s block does not parse as a private key", block.Type)
+			return nil, err
+		}
+		if !isKey {
+			continue
 		}
 		k, ok := key.(*rsa.PrivateKey)
 		if !ok {
@@ -77,4 +93,26 @@ func ParseDecryptionKeysPEM(data []byte) ([]*rsa.PrivateKey, error) {
 		return nil, errors.New("holds no PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
 	}
 	return keys, nil
+}
+
+// parsePrivateKey reads the first private key of a PEM text, RSA or ECDSA,
+// for signing. Its errors never quote the key.
+func parsePrivateKey(text string) (crypto.Signer, error) {
+	for block := range pemBlocks([]byte(text)) {
+		key, isKey, err := privateKeyOf(block)
+		if err != nil {
+			return nil, err
+		}
+		if !isKey {
+			continue
+		}
+		switch k := key.(type) {
+		case *rsa.PrivateKey:
+			return k, nil
+		case *ecdsa.PrivateKey:
+			return k, nil
+		}
+		return nil, fmt.Errorf("is a %T; only RSA and ECDSA keys are supported", key)
+	}
+	return nil, errors.New("is not a PEM private key (-----BEGIN PRIVATE KEY-----)")
 }

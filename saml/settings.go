@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -357,33 +356,4 @@ func (s Settings) Format(f fmt.State, verb rune) {
 	p.SPPrivateKey = notify.Secret(s.SPPrivateKey.String())
 	p.SPDecryptionKeys = notify.Secret(s.SPDecryptionKeys.String())
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
-}
-
-// parsePrivateKey reads an RSA or ECDSA private key in PEM. Its errors
-// never quote the key.
-func parsePrivateKey(text string) (crypto.Signer, error) {
-	block, _ := pem.Decode([]byte(text))
-	if block == nil {
-		return nil, errors.New("is not a PEM private key (-----BEGIN PRIVATE KEY-----)")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the %s block does not parse as a private key", block.Type)
-	}
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		return k, nil
-	case *ecdsa.PrivateKey:
-		return k, nil
-	}
-	return nil, fmt.Errorf("is a %T; only RSA and ECDSA keys are supported", key)
 }
