@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/siteadmin/integrations/notify"
@@ -58,15 +57,8 @@ func runEmail(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long, attempts included")
 	attempts := fs.Int("attempts", 3, "how many times to try while the failure is temporary")
 	retryWait := fs.Duration("retry-wait", time.Second, "the wait before the second attempt, doubled for each later one")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return printResult(stdout, exitInvalid, result{Error: usageError(err.Error())})
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return printResult(stdout, exitInvalid, result{Error: usageError("unexpected arguments: " + strings.Join(fs.Args(), " "))})
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
 	}
 
 	fields := map[string]string{}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -112,4 +113,21 @@ func printResult(stdout io.Writer, status int, res result) int {
 	}
 	fmt.Fprint(stdout, b.String())
 	return status
+}
+
+// parseFlags parses a subcommand's flags. When they are not usable it has
+// printed the result (a settings error, or nothing for -h) and done is true,
+// with the exit status in code.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, true
+		}
+		return printResult(stdout, exitInvalid, result{Error: usageError(err.Error())}), true
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return printResult(stdout, exitInvalid, result{Error: usageError("unexpected arguments: " + strings.Join(fs.Args(), " "))}), true
+	}
+	return 0, false
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/siteadmin/integrations/notify"
@@ -48,15 +47,8 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	service := fs.String("messaging-service-sid", "", "a Messaging Service SID, MG and 32 hex digits, sent instead of -from")
 	apiKey := fs.String("api-key-sid", "", "an API key SID, SK and 32 hex digits; its secret from TWILIO_API_KEY_SECRET")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return printResult(stdout, exitInvalid, result{Error: usageError(err.Error())})
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return printResult(stdout, exitInvalid, result{Error: usageError("unexpected arguments: " + strings.Join(fs.Args(), " "))})
+	if code, done := parseFlags(fs, args, stdout); done {
+		return code
 	}
 	if *timeout <= 0 {
 		return printResult(stdout, exitInvalid, result{Error: settingsError(map[string]string{"timeout": "must be positive"})})
