@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/notify/notifytest"
 )
@@ -79,7 +80,7 @@ func TestNotifierWithOutboxEnqueuesAndReturns(t *testing.T) {
 	for _, r := range recs {
 		assert.Equal(t, notifytest.Pending, r.State)
 		assert.Equal(t, notify.KindInvitation, r.Message.Kind())
-		assert.Equal(t, []notify.Secret{"https://a.example.com/i"}, r.Message.Sensitive)
+		assert.Equal(t, []integrations.Secret{"https://a.example.com/i"}, r.Message.Sensitive)
 	}
 	assert.Zero(t, q.mailer.Attempts(), "nothing is sent before a Deliverer runs")
 

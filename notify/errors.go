@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/siteadmin/integrations"
 )
 
 // Sentinels for errors.Is. Each is wrapped in an error that says what to
@@ -34,7 +36,7 @@ type RecipientError struct {
 	// Err is the cause: the last attempt's error, or why none was made.
 	Err error
 
-	sensitive []Secret
+	sensitive []integrations.Secret
 }
 
 // Error says which recipient failed, after how many attempts, and why. A
@@ -60,10 +62,10 @@ func (e *RecipientError) Error() string {
 func (e *RecipientError) Unwrap() error { return e.Err }
 
 // redact replaces every non-empty secret in s by "[redacted]".
-func redact(s string, secrets []Secret) string {
+func redact(s string, secrets []integrations.Secret) string {
 	for _, sec := range secrets {
 		if v := sec.Reveal(); v != "" {
-			s = strings.ReplaceAll(s, v, redacted)
+			s = strings.ReplaceAll(s, v, "[redacted]")
 		}
 	}
 	return s

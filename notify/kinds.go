@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/siteadmin/integrations"
 )
 
 // Data is the typed content of one notification kind: Invitation,
@@ -77,19 +79,19 @@ type SystemError struct {
 }
 
 // TwoFactorCode carries a one-time code for two-factor login, sent by
-// SMS with Notifier.SendTwoFactorCode. The code is a Secret: it never
+// SMS with Notifier.SendTwoFactorCode. The code is a integrations.Secret: it never
 // appears in a log line or an error, and printing the struct shows
 // "[redacted]".
 type TwoFactorCode struct {
 	// Code is the one-time code. Required.
-	Code Secret
+	Code integrations.Secret
 	// ExpiresIn is how long the code stays valid. Zero means the message
 	// does not mention an expiry.
 	ExpiresIn time.Duration
 }
 
 // LogValue keeps the code out of logs, even from a JSON handler (which
-// would otherwise encode the struct with encoding/json, and the Secret
+// would otherwise encode the struct with encoding/json, and the integrations.Secret
 // as itself).
 func (d TwoFactorCode) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("Code", d.Code.String()), slog.Duration("ExpiresIn", d.ExpiresIn))

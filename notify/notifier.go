@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/siteadmin/integrations"
 )
 
 // Config configures a Notifier. Only the transports are required: at
@@ -309,14 +311,14 @@ func (n *Notifier) newKey(kind Kind) (string, error) {
 
 // sensitive lists the values of d that must not reach logs or errors:
 // one-time codes, and links that carry a token.
-func sensitive(d Data) []Secret {
+func sensitive(d Data) []integrations.Secret {
 	switch d := d.(type) {
 	case TwoFactorCode:
-		return []Secret{d.Code}
+		return []integrations.Secret{d.Code}
 	case PasswordReset:
-		return []Secret{Secret(d.ResetURL)}
+		return []integrations.Secret{integrations.Secret(d.ResetURL)}
 	case Invitation:
-		return []Secret{Secret(d.AcceptURL)}
+		return []integrations.Secret{integrations.Secret(d.AcceptURL)}
 	}
 	return nil
 }

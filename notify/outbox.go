@@ -3,6 +3,8 @@ package notify
 import (
 	"context"
 	"time"
+
+	"github.com/siteadmin/integrations"
 )
 
 // Outbox is a durable queue of rendered messages that the host implements
@@ -71,7 +73,7 @@ type Message struct {
 	// Sensitive lists values of the body that must never appear in a
 	// log line or an error, such as a two-factor code or a reset link.
 	// The Deliverer removes them from failure reasons.
-	Sensitive []Secret `json:"sensitive,omitempty"`
+	Sensitive []integrations.Secret `json:"sensitive,omitempty"`
 	// Attempts is the number of claims of this message so far, this one
 	// included; Claim increments it. 0 in a message being enqueued.
 	Attempts int `json:"attempts"`

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/mapping"
-	"github.com/siteadmin/integrations/notify"
 )
 
 // Settings are the admin's SAML page, as the host stores them (JSON; keep
@@ -54,7 +54,7 @@ type Settings struct {
 	SPCertificate string `json:"sp-certificate,omitempty"`
 	// SPPrivateKey is SPCertificate's private key, PEM (PKCS #8, PKCS #1
 	// or SEC 1; RSA or ECDSA). Required with AuthnRequestsSigned.
-	SPPrivateKey notify.Secret `json:"sp-private-key,omitempty"`
+	SPPrivateKey integrations.Secret `json:"sp-private-key,omitempty"`
 	// SPEncryptionCertificate is the certificate the IdP encrypts
 	// assertions to, PEM, published in the SP metadata. Optional: set it
 	// with SPDecryptionKeys to receive encrypted assertions.
@@ -62,7 +62,7 @@ type Settings struct {
 	// SPDecryptionKeys are the RSA private keys that decrypt assertions,
 	// PEM (PKCS #1 or PKCS #8), the current one (SPEncryptionCertificate's)
 	// first and the previous one after it during a rotation. Optional.
-	SPDecryptionKeys notify.Secret `json:"sp-decryption-keys,omitempty"`
+	SPDecryptionKeys integrations.Secret `json:"sp-decryption-keys,omitempty"`
 	// WantAssertionsSigned requires the IdP to sign the Assertion itself
 	// (see Config.WantAssertionsSigned). Default false.
 	WantAssertionsSigned bool `json:"want-assertions-signed"`
@@ -353,7 +353,7 @@ func (s Settings) LogValue() slog.Value {
 func (s Settings) Format(f fmt.State, verb rune) {
 	type settings Settings // the same fields, without this method
 	p := settings(s)
-	p.SPPrivateKey = notify.Secret(s.SPPrivateKey.String())
-	p.SPDecryptionKeys = notify.Secret(s.SPDecryptionKeys.String())
+	p.SPPrivateKey = integrations.Secret(s.SPPrivateKey.String())
+	p.SPDecryptionKeys = integrations.Secret(s.SPDecryptionKeys.String())
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }

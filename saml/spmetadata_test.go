@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/mapping"
-	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/saml"
 	"github.com/siteadmin/integrations/saml/samltest"
 )
@@ -183,7 +183,7 @@ func TestSettings(t *testing.T) {
 		s := saml.Settings{
 			Enabled: true, IdPEntityID: idp.EntityID, SSOURL: idp.SSOURL, SLOURL: idp.SLOURL,
 			IdPCertificate: pemCert(idp.Certificate.Raw), IdPOldCertificate: pemCert(old.Certificate.Raw),
-			AuthnRequestsSigned: true, SPCertificate: pemCert(kp.cert.Raw), SPPrivateKey: notify.Secret(pemKey(t, kp.key)),
+			AuthnRequestsSigned: true, SPCertificate: pemCert(kp.cert.Raw), SPPrivateKey: integrations.Secret(pemKey(t, kp.key)),
 			SignatureMethod: "SHA1", DigestMethod: "SHA512", WantAssertionsSigned: true, AllowIdPInitiated: true,
 		}
 		require.NoError(t, s.Validate())
@@ -213,7 +213,7 @@ func TestSettings(t *testing.T) {
 		s := saml.Settings{
 			Enabled: true, IdPMetadata: string(idp.Metadata()),
 			SPEncryptionCertificate: pemCert(next.cert.Raw),
-			SPDecryptionKeys:        notify.Secret(pemKey(t, next.key) + pemKey(t, kp.key)),
+			SPDecryptionKeys:        integrations.Secret(pemKey(t, next.key) + pemKey(t, kp.key)),
 		}
 		sp, err := s.ServiceProvider(base)
 		require.NoError(t, err)
@@ -231,7 +231,7 @@ func TestSettings(t *testing.T) {
 			assert.NotContains(t, fmt.Sprintf(verb, s), "PRIVATE KEY", verb)
 		}
 
-		s.SPDecryptionKeys = notify.Secret(pemKey(t, kp.key)) // not the certificate's key
+		s.SPDecryptionKeys = integrations.Secret(pemKey(t, kp.key)) // not the certificate's key
 		assert.ErrorContains(t, s.Validate(), "sp-encryption-certificate")
 		s.SPDecryptionKeys = ""
 		assert.ErrorContains(t, s.Validate(), "sp-decryption-keys")

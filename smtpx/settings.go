@@ -7,7 +7,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations"
 )
 
 // Settings are the admin's SMTP page, stored by the host (JSON, with the
@@ -29,8 +29,8 @@ type Settings struct {
 	// AuthLogin.
 	Authentication Auth `json:"authentication"`
 	// Username and Password are required unless Authentication is none.
-	Username string        `json:"username,omitempty"`
-	Password notify.Secret `json:"password,omitempty"`
+	Username string              `json:"username,omitempty"`
+	Password integrations.Secret `json:"password,omitempty"`
 	// TLS is TLSStartTLS, TLSImplicit or TLSNone. Empty means TLSImplicit
 	// on port 465 and TLSStartTLS on any other port; TLSNone must be set
 	// explicitly.
@@ -168,6 +168,6 @@ func hostProblem(host string) string {
 func (s Settings) Format(f fmt.State, verb rune) {
 	type settings Settings // the same fields, without this method
 	p := settings(s)
-	p.Password = notify.Secret(s.Password.String())
+	p.Password = integrations.Secret(s.Password.String())
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }

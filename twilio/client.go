@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/notify"
 )
 
@@ -74,7 +75,7 @@ type Client struct {
 	cfg       Config
 	endpoint  string
 	username  string
-	password  notify.Secret
+	password  integrations.Secret
 	userAgent string
 }
 

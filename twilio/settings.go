@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations"
 )
 
 // DefaultBaseURL is where the client sends requests when Settings.BaseURL
@@ -29,7 +29,7 @@ type Settings struct {
 	AccountSID string `json:"account-sid"`
 	// AuthToken is the account's auth token. Required unless APIKeySID
 	// and APIKeySecret are set.
-	AuthToken notify.Secret `json:"auth-token,omitempty"`
+	AuthToken integrations.Secret `json:"auth-token,omitempty"`
 	// FromNumber is the sender, a number of the account in E.164 form
 	// such as "+14155550100". Required unless MessagingServiceSID is set.
 	FromNumber string `json:"from-number,omitempty"`
@@ -42,7 +42,7 @@ type Settings struct {
 	// instead of the auth token, which can then stay empty.
 	APIKeySID string `json:"api-key-sid,omitempty"`
 	// APIKeySecret is the API key's secret.
-	APIKeySecret notify.Secret `json:"api-key-secret,omitempty"`
+	APIKeySecret integrations.Secret `json:"api-key-secret,omitempty"`
 	// BaseURL replaces DefaultBaseURL, for a test server such as
 	// twiliotest or a proxy: an http or https URL without credentials,
 	// query or fragment. Plain http sends the token unencrypted; use it
@@ -198,8 +198,8 @@ type plainSettings Settings
 // settings value cannot reveal them.
 func (s Settings) Format(f fmt.State, verb rune) {
 	p := plainSettings(s)
-	p.AuthToken = notify.Secret(p.AuthToken.String())
-	p.APIKeySecret = notify.Secret(p.APIKeySecret.String())
+	p.AuthToken = integrations.Secret(p.AuthToken.String())
+	p.APIKeySecret = integrations.Secret(p.APIKeySecret.String())
 	out := fmt.Sprintf(fmt.FormatString(f, verb), p)
 	if verb == 'v' && f.Flag('#') {
 		out = strings.Replace(out, "twilio.plainSettings", "twilio.Settings", 1)

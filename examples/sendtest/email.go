@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/smtpx"
 )
@@ -82,7 +83,7 @@ func runEmail(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		AllowInsecureAuth: *insecure,
 	}
 	if cfg.Settings.Authentication != smtpx.AuthNone && cfg.Settings.Authentication != "" {
-		cfg.Settings.Password = notify.Secret(getenv("SMTP_PASSWORD"))
+		cfg.Settings.Password = integrations.Secret(getenv("SMTP_PASSWORD"))
 	}
 	if *caFile != "" {
 		pool, problem := readCAs(*caFile)

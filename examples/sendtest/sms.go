@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/twilio"
 )
@@ -57,14 +58,14 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	settings := twilio.Settings{
 		Enabled:             true,
 		AccountSID:          *accountSID,
-		AuthToken:           notify.Secret(getenv("TWILIO_AUTH_TOKEN")),
+		AuthToken:           integrations.Secret(getenv("TWILIO_AUTH_TOKEN")),
 		FromNumber:          *from,
 		MessagingServiceSID: *service,
 		APIKeySID:           *apiKey,
 		BaseURL:             *baseURL,
 	}
 	if *apiKey != "" {
-		settings.APIKeySecret = notify.Secret(getenv("TWILIO_API_KEY_SECRET"))
+		settings.APIKeySecret = integrations.Secret(getenv("TWILIO_API_KEY_SECRET"))
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

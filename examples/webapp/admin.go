@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/saml"
 	"github.com/siteadmin/integrations/smtpx"
 	"github.com/siteadmin/integrations/twilio"
@@ -27,7 +27,7 @@ func (a *app) adminSAML(w http.ResponseWriter, r *http.Request) {
 		f := r.PostFormValue
 		key := s.SPPrivateKey
 		if v := f("sp-private-key"); strings.TrimSpace(v) != "" {
-			key = notify.Secret(v)
+			key = integrations.Secret(v)
 		}
 		s = saml.Settings{
 			Enabled: f("enabled") != "", Debug: f("debug") != "",
@@ -68,7 +68,7 @@ func (a *app) adminSMTP(w http.ResponseWriter, r *http.Request) {
 		f := r.PostFormValue
 		pw := s.Password
 		if v := f("password"); v != "" {
-			pw = notify.Secret(v)
+			pw = integrations.Secret(v)
 		}
 		port, _ := strconv.Atoi(strings.TrimSpace(f("port")))
 		s = smtpx.Settings{
@@ -121,10 +121,10 @@ func (a *app) adminTwilio(w http.ResponseWriter, r *http.Request) {
 		f := r.PostFormValue
 		token, secret := s.AuthToken, s.APIKeySecret
 		if v := f("auth-token"); v != "" {
-			token = notify.Secret(v)
+			token = integrations.Secret(v)
 		}
 		if v := f("api-key-secret"); v != "" {
-			secret = notify.Secret(v)
+			secret = integrations.Secret(v)
 		}
 		s = twilio.Settings{
 			Enabled: f("enabled") != "", AccountSID: strings.TrimSpace(f("account-sid")), AuthToken: token,

@@ -18,10 +18,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/examples/internal/demo"
 	"github.com/siteadmin/integrations/mapping"
 	"github.com/siteadmin/integrations/mapping/mappingtest"
-	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/saml"
 	"github.com/siteadmin/integrations/saml/samltest"
 	"github.com/siteadmin/integrations/smtpx"
@@ -121,7 +121,7 @@ func newApp(cfg appConfig) (*app, error) {
 		IdPMetadata:         string(a.idp.Metadata()),
 		AuthnRequestsSigned: true,
 		SPCertificate:       string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.spCert.Raw})),
-		SPPrivateKey:        notify.Secret(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
+		SPPrivateKey:        integrations.Secret(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
 		AllowIdPInitiated:   true,
 		TeamSync:            true,
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/notify/notifytest"
 )
@@ -177,14 +178,14 @@ func TestOutboxDoesNotShareMemory(t *testing.T) {
 	t.Parallel()
 	o, _ := newOutbox(t)
 	m := email("k1")
-	m.Sensitive = []notify.Secret{"s"}
+	m.Sensitive = []integrations.Secret{"s"}
 	require.NoError(t, o.Enqueue(t.Context(), []notify.Message{m}))
 	m.Email.Subject, m.Email.Headers["A"], m.Sensitive[0] = "changed", "changed", "changed"
 	msgs, err := o.Claim(t.Context(), 1, time.Minute)
 	require.NoError(t, err)
 	assert.Equal(t, "s", msgs[0].Email.Subject)
 	assert.Equal(t, "b", msgs[0].Email.Headers["A"])
-	assert.Equal(t, notify.Secret("s"), msgs[0].Sensitive[0])
+	assert.Equal(t, integrations.Secret("s"), msgs[0].Sensitive[0])
 }
 
 // TestOutboxConcurrentClaimsNeverOverlap has eight claimers race for 500
@@ -238,7 +239,7 @@ func TestOutboxSettle(t *testing.T) {
 func TestMessageRoundTripsJSON(t *testing.T) {
 	t.Parallel()
 	m := email("k1")
-	m.Sensitive = []notify.Secret{"493817"}
+	m.Sensitive = []integrations.Secret{"493817"}
 	m.Attempts, m.Lease = 2, "lease-9"
 	data, err := json.Marshal(m)
 	require.NoError(t, err)

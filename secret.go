@@ -1,4 +1,4 @@
-package notify
+package integrations
 
 import (
 	"encoding/json"
@@ -31,7 +31,7 @@ func (s Secret) String() string {
 }
 
 // GoString keeps %#v from printing the secret.
-func (s Secret) GoString() string { return `notify.Secret("` + s.String() + `")` }
+func (s Secret) GoString() string { return `integrations.Secret("` + s.String() + `")` }
 
 // Format prints String for every verb, so that %d, %x or %v of a struct
 // holding a Secret never show it (fmt would otherwise format the underlying
