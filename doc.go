@@ -6,8 +6,10 @@
 //
 // The packages:
 //
-//   - saml: a SAML 2.0 service provider that verifies the IdP's Response,
-//     strictly by default; saml/samltest is a test IdP.
+//   - saml: the SAML 2.0 protocol of a service provider; it verifies the
+//     IdP's Response, strictly by default; saml/samltest is a test IdP.
+//   - saml/samlsp: the web login flow around it: an HTTP handler with team
+//     sync, request-tracking cookies, the admin's SAML settings.
 //   - mapping: turns assertion attributes (Username, SiteAdmin, MemberOf,
 //     IsServiceAccount) into an explained membership Diff and applies it
 //     through the host's store; mapping/mappingtest is an in-memory store.
@@ -27,6 +29,9 @@
 //		Attributes: mapping.Attributes(a.Attributes),
 //	})
 //	log.Print(diff) // every change and why
+//
+// Secret, in this package, is the one type of every password, token and key
+// in the settings types: it never prints, yet round-trips JSON.
 //
 // examples/quickstart runs the whole flow on the bundled fakes.
 package integrations

@@ -34,15 +34,15 @@ var sigHashes = map[string]struct {
 	hash  crypto.Hash
 	ecdsa bool
 }{
-	algRSASHA1: {crypto.SHA1, false}, algRSASHA256: {crypto.SHA256, false},
-	algRSASHA384: {crypto.SHA384, false}, algRSASHA512: {crypto.SHA512, false},
-	algECDSASHA1: {crypto.SHA1, true}, algECDSASHA256: {crypto.SHA256, true},
-	algECDSASHA384: {crypto.SHA384, true}, algECDSASHA512: {crypto.SHA512, true},
+	SignatureRSASHA1: {crypto.SHA1, false}, SignatureRSASHA256: {crypto.SHA256, false},
+	SignatureRSASHA384: {crypto.SHA384, false}, SignatureRSASHA512: {crypto.SHA512, false},
+	SignatureECDSASHA1: {crypto.SHA1, true}, SignatureECDSASHA256: {crypto.SHA256, true},
+	SignatureECDSASHA384: {crypto.SHA384, true}, SignatureECDSASHA512: {crypto.SHA512, true},
 }
 
 // digestHashes maps each known DigestMethod to its hash.
 var digestHashes = map[string]crypto.Hash{
-	algSHA1: crypto.SHA1, algSHA256: crypto.SHA256, algSHA384: crypto.SHA384, algSHA512: crypto.SHA512,
+	DigestSHA1: crypto.SHA1, DigestSHA256: crypto.SHA256, DigestSHA384: crypto.SHA384, DigestSHA512: crypto.SHA512,
 }
 
 // newID returns a fresh message ID: "_" and 40 hex digits from crypto/rand.
@@ -65,15 +65,15 @@ func xmlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 func (sp *ServiceProvider) signing() (method, digest string) {
 	method, digest = sp.cfg.SignatureMethod, sp.cfg.DigestMethod
 	if method == "" {
-		method = algRSASHA256
+		method = SignatureRSASHA256
 		if sp.cfg.SigningKey != nil {
 			if _, ok := sp.cfg.SigningKey.Public().(*ecdsa.PublicKey); ok {
-				method = algECDSASHA256
+				method = SignatureECDSASHA256
 			}
 		}
 	}
 	if digest == "" {
-		digest = algSHA256
+		digest = DigestSHA256
 	}
 	return method, digest
 }
@@ -108,6 +108,11 @@ func (cfg *Config) validateSigning() []error {
 	}
 	return errs
 }
+
+// Validate reports whether Location is a URL a browser can be sent to: an
+// absolute http or https URL with a host, without user info or fragment.
+// Its error quotes Location and says what is wrong.
+func (e Endpoint) Validate() error { return checkEndpointURL(e.Location) }
 
 // checkEndpointURL accepts an absolute http or https URL, the only kinds a
 // browser can be sent to.

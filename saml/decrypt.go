@@ -55,7 +55,7 @@ var contentCiphers = map[string]contentCipher{
 // oaepDigests are the DigestMethods and MGF algorithms of RSA-OAEP key
 // transport.
 var oaepDigests = map[string]crypto.Hash{
-	algSHA1: crypto.SHA1, algSHA256: crypto.SHA256, algSHA384: crypto.SHA384, algSHA512: crypto.SHA512,
+	DigestSHA1: crypto.SHA1, DigestSHA256: crypto.SHA256, DigestSHA384: crypto.SHA384, DigestSHA512: crypto.SHA512,
 	nsXEnc11 + "mgf1sha1": crypto.SHA1, nsXEnc11 + "mgf1sha224": crypto.SHA224, nsXEnc11 + "mgf1sha256": crypto.SHA256,
 	nsXEnc11 + "mgf1sha384": crypto.SHA384, nsXEnc11 + "mgf1sha512": crypto.SHA512,
 }

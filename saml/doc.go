@@ -36,15 +36,18 @@
 // Response, RSA PKCS#1 v1.5 and Triple DES only on request, and one error
 // message for every failure to decrypt, so that nothing leaks an oracle.
 //
-// The rest of the login is here too: AuthnRequest starts a login (HTTP-Redirect
-// or HTTP-POST, signed with Config.SigningKey), CookieTracker (or the host's
-// RequestTracker) remembers which requests a browser has outstanding,
-// SafeRedirect keeps RelayState on the site, Metadata publishes the SP
-// metadata, LogoutRequest and ParseLogoutRequest run single logout, and
-// NewHandler serves all of it (login, ACS with team sync, metadata, logout)
-// under one prefix. Settings is the admin's SAML page.
+// The protocol's other messages are here too: AuthnRequest starts a login
+// (HTTP-Redirect or HTTP-POST, signed with Config.SigningKey), Metadata
+// publishes the SP metadata, ParseIdPMetadata reads the IdP's, and
+// LogoutRequest, ParseLogoutRequest, LogoutResponse and ParseLogoutResponse
+// run single logout. The IdP must sign the logout messages it sends: the
+// service provider refuses unsigned ones.
+//
+// This package imports nothing of the SDK beyond itself. The web login flow
+// around it (the HTTP handler with team sync, request-tracking cookies,
+// the admin's settings page, safe redirects) is package samlsp.
 //
 // Read next: Config for the options and their defaults, Assertion for what a
-// login yields, Handler for the HTTP side, ReplayCache for hosts with
-// several instances, and package samltest for a test IdP.
+// login yields, ReplayCache for hosts with several instances, package
+// samlsp for the HTTP side, and package samltest for a test IdP.
 package saml

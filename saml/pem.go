@@ -95,10 +95,12 @@ func ParseDecryptionKeysPEM(data []byte) ([]*rsa.PrivateKey, error) {
 	return keys, nil
 }
 
-// parsePrivateKey reads the first private key of a PEM text, RSA or ECDSA,
-// for signing. Its errors never quote the key.
-func parsePrivateKey(text string) (crypto.Signer, error) {
-	for block := range pemBlocks([]byte(text)) {
+// ParsePrivateKeyPEM returns the first private key of a PEM text (PKCS #8,
+// PKCS #1 or SEC 1), RSA or ECDSA, for Config.SigningKey; other blocks,
+// such as the certificate often kept in the same file, are skipped. Its
+// errors never quote the key.
+func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
+	for block := range pemBlocks(data) {
 		key, isKey, err := privateKeyOf(block)
 		if err != nil {
 			return nil, err

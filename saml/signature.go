@@ -11,33 +11,43 @@ import (
 	"github.com/beevik/etree"
 )
 
-// Algorithm URIs accepted in signatures.
+// Transform URIs: the only two a signature may list.
 const (
-	algExcC14N     = "http://www.w3.org/2001/10/xml-exc-c14n#"
-	algEnveloped   = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-	algRSASHA1     = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
-	algRSASHA256   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-	algRSASHA384   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
-	algRSASHA512   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
-	algECDSASHA1   = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1"
-	algECDSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-	algECDSASHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
-	algECDSASHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
-	algSHA1        = "http://www.w3.org/2000/09/xmldsig#sha1"
-	algSHA256      = "http://www.w3.org/2001/04/xmlenc#sha256"
-	algSHA384      = "http://www.w3.org/2001/04/xmldsig-more#sha384"
-	algSHA512      = "http://www.w3.org/2001/04/xmlenc#sha512"
+	algExcC14N   = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	algEnveloped = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+)
+
+// XML-DSig SignatureMethod URIs, for Config.SignatureMethod. Verification
+// accepts every one of them; the SHA-1 ones only with Config.AllowSHA1.
+const (
+	SignatureRSASHA1     = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+	SignatureRSASHA256   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+	SignatureRSASHA384   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
+	SignatureRSASHA512   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
+	SignatureECDSASHA1   = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1"
+	SignatureECDSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+	SignatureECDSASHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
+	SignatureECDSASHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
+)
+
+// XML-DSig DigestMethod URIs, for Config.DigestMethod. Verification
+// accepts every one of them; SHA-1 only with Config.AllowSHA1.
+const (
+	DigestSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
+	DigestSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+	DigestSHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+	DigestSHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
 )
 
 // signatureMethods maps each known SignatureMethod to whether it is SHA-1.
 var signatureMethods = map[string]bool{
-	algRSASHA1: true, algRSASHA256: false, algRSASHA384: false, algRSASHA512: false,
-	algECDSASHA1: true, algECDSASHA256: false, algECDSASHA384: false, algECDSASHA512: false,
+	SignatureRSASHA1: true, SignatureRSASHA256: false, SignatureRSASHA384: false, SignatureRSASHA512: false,
+	SignatureECDSASHA1: true, SignatureECDSASHA256: false, SignatureECDSASHA384: false, SignatureECDSASHA512: false,
 }
 
 // digestMethods maps each known DigestMethod to whether it is SHA-1.
 var digestMethods = map[string]bool{
-	algSHA1: true, algSHA256: false, algSHA384: false, algSHA512: false,
+	DigestSHA1: true, DigestSHA256: false, DigestSHA384: false, DigestSHA512: false,
 }
 
 // signature is a ds:Signature whose shape has been checked.

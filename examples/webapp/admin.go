@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/siteadmin/integrations"
-	"github.com/siteadmin/integrations/saml"
+	"github.com/siteadmin/integrations/saml/samlsp"
 	"github.com/siteadmin/integrations/smtpx"
 	"github.com/siteadmin/integrations/twilio"
 )
@@ -29,7 +29,7 @@ func (a *app) adminSAML(w http.ResponseWriter, r *http.Request) {
 		if v := f("sp-private-key"); strings.TrimSpace(v) != "" {
 			key = integrations.Secret(v)
 		}
-		s = saml.Settings{
+		s = samlsp.Settings{
 			Enabled: f("enabled") != "", Debug: f("debug") != "",
 			IdPMetadata: strings.TrimSpace(f("idp-metadata")), IdPEntityID: strings.TrimSpace(f("idp-entity-id")),
 			SSOURL: strings.TrimSpace(f("sso-url")), SLOURL: strings.TrimSpace(f("slo-url")),

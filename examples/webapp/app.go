@@ -23,6 +23,7 @@ import (
 	"github.com/siteadmin/integrations/mapping"
 	"github.com/siteadmin/integrations/mapping/mappingtest"
 	"github.com/siteadmin/integrations/saml"
+	"github.com/siteadmin/integrations/saml/samlsp"
 	"github.com/siteadmin/integrations/saml/samltest"
 	"github.com/siteadmin/integrations/smtpx"
 	"github.com/siteadmin/integrations/smtpx/smtptest"
@@ -50,14 +51,14 @@ type app struct {
 	spKey   *rsa.PrivateKey
 	spCert  *x509.Certificate
 	replay  *saml.MemoryReplayCache
-	tracker *saml.CookieTracker
+	tracker *samlsp.CookieTracker
 	store   *mappingtest.Store
 
 	smtpServer   *smtptest.Server
 	twilioServer *twiliotest.Server
 
 	mu       sync.RWMutex
-	samlSet  saml.Settings
+	samlSet  samlsp.Settings
 	sp       *saml.ServiceProvider
 	handler  http.Handler
 	smtpSet  smtpx.Settings
@@ -108,7 +109,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	a.tracker = &saml.CookieTracker{Key: key, Path: "/saml/"}
+	a.tracker = &samlsp.CookieTracker{Key: key, Path: "/saml/"}
 	if a.store, err = demo.Directory(); err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	settings := saml.Settings{
+	settings := samlsp.Settings{
 		Enabled:             true,
 		IdPMetadata:         string(a.idp.Metadata()),
 		AuthnRequestsSigned: true,
@@ -213,12 +214,12 @@ func (a *app) routes() {
 
 // applySAML validates settings and, when SAML is enabled, builds the
 // service provider and its handler from them.
-func (a *app) applySAML(s saml.Settings) error {
+func (a *app) applySAML(s samlsp.Settings) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	var sp *saml.ServiceProvider
-	var h *saml.Handler
+	var h *samlsp.Handler
 	if s.Enabled {
 		var err error
 		sp, err = s.ServiceProvider(saml.Config{
@@ -231,7 +232,7 @@ func (a *app) applySAML(s saml.Settings) error {
 			return err
 		}
 		m := s.MappingConfig()
-		h, err = saml.NewHandler(sp, saml.HandlerConfig{
+		h, err = samlsp.NewHandler(sp, samlsp.HandlerConfig{
 			Tracker:         a.tracker,
 			DefaultRedirect: "/",
 			Mapping:         &m,
@@ -256,7 +257,7 @@ func (a *app) applySAML(s saml.Settings) error {
 }
 
 // login is the Handler's Login callback: it starts a session.
-func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request, l *saml.Login) error {
+func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request, l *samlsp.Login) error {
 	id, err := randomHex(24)
 	if err != nil {
 		return err
@@ -280,7 +281,7 @@ func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request,
 
 // logout is the Handler's Logout callback: it ends this browser's session
 // and returns its SAML session for single logout.
-func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*saml.Session, error) {
+func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*samlsp.Session, error) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -293,7 +294,7 @@ func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request
 	if s == nil {
 		return nil, nil
 	}
-	return &saml.Session{NameID: s.NameID, SessionIndex: s.SessionIndex}, nil
+	return &samlsp.Session{NameID: s.NameID, SessionIndex: s.SessionIndex}, nil
 }
 
 // idpLogoutRequested is the Handler's IdPLogout callback: it ends every
@@ -411,7 +412,7 @@ func fieldErrors(err error) map[string]string {
 		all = list.Unwrap()
 	}
 	for _, e := range all {
-		var sf *saml.FieldError
+		var sf *samlsp.FieldError
 		var mf *smtpx.FieldError
 		var tf *twilio.FieldError
 		switch {

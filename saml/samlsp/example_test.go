@@ -1,4 +1,4 @@
-package saml_test
+package samlsp_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/siteadmin/integrations/saml"
+	"github.com/siteadmin/integrations/saml/samlsp"
 	"github.com/siteadmin/integrations/saml/samltest"
 )
 
@@ -73,9 +74,9 @@ func ExampleNewHandler() {
 		ACSURL:   "https://app.example.com/saml/acs",
 		IdP:      idp.IdentityProvider(),
 	})
-	h, err := saml.NewHandler(sp, saml.HandlerConfig{
-		Tracker: &saml.CookieTracker{Key: []byte("use 32 random bytes from a vault")},
-		Login: func(ctx context.Context, w http.ResponseWriter, r *http.Request, l *saml.Login) error {
+	h, err := samlsp.NewHandler(sp, samlsp.HandlerConfig{
+		Tracker: &samlsp.CookieTracker{Key: []byte("use 32 random bytes from a vault")},
+		Login: func(ctx context.Context, w http.ResponseWriter, r *http.Request, l *samlsp.Login) error {
 			// Start the host's session for l.Assertion.NameID; l.Diff
 			// is the team sync result when HandlerConfig.Mapping is set.
 			return nil

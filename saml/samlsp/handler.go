@@ -1,4 +1,4 @@
-package saml
+package samlsp
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/siteadmin/integrations/saml"
 
 	"github.com/siteadmin/integrations/mapping"
 )
@@ -33,9 +35,9 @@ type HandlerConfig struct {
 	// AuthnRequest shapes the AuthnRequests of logins (binding,
 	// ForceAuthn, NameIDPolicy, ...); its RelayState is ignored. Default:
 	// the zero AuthnRequestOptions.
-	AuthnRequest AuthnRequestOptions
+	AuthnRequest saml.AuthnRequestOptions
 	// Metadata shapes the metadata served at Prefix+"metadata".
-	Metadata MetadataOptions
+	Metadata saml.MetadataOptions
 	// AllowedOrigins are the origins, such as "https://app.example.com",
 	// besides this site's own paths, that a return_to or an IdP's
 	// RelayState may send the browser to (see SafeRedirect). Default:
@@ -67,7 +69,7 @@ type HandlerConfig struct {
 	// req.SessionIndexes when any are listed, when the IdP asks (a logout
 	// started at the IdP or at another service provider). Default: nil,
 	// and such requests are answered with StatusResponder.
-	IdPLogout func(ctx context.Context, req *LogoutRequest) error
+	IdPLogout func(ctx context.Context, req *saml.LogoutRequest) error
 	// Logger receives one line per failure. Default: silent.
 	Logger *slog.Logger
 }
@@ -75,7 +77,7 @@ type HandlerConfig struct {
 // Login is a verified login, handed to HandlerConfig.Login.
 type Login struct {
 	// Assertion is the verified assertion.
-	Assertion *Assertion
+	Assertion *saml.Assertion
 	// Diff is what team sync changed; nil when HandlerConfig.Mapping is.
 	Diff *mapping.Diff
 	// RedirectTo is where the browser goes next: the return_to of the
@@ -87,7 +89,7 @@ type Login struct {
 // Session identifies the IdP session of a login, for single logout: the
 // Assertion's NameID and SessionIndex.
 type Session struct {
-	NameID       NameID
+	NameID       saml.NameID
 	SessionIndex string
 }
 
@@ -98,7 +100,7 @@ type Session struct {
 //
 // It is safe for concurrent use.
 type Handler struct {
-	sp       *ServiceProvider
+	sp       *saml.ServiceProvider
 	cfg      HandlerConfig
 	acsPath  string
 	sloPath  string
@@ -106,7 +108,7 @@ type Handler struct {
 }
 
 // NewHandler checks cfg and returns the Handler of sp.
-func NewHandler(sp *ServiceProvider, cfg HandlerConfig) (*Handler, error) {
+func NewHandler(sp *saml.ServiceProvider, cfg HandlerConfig) (*Handler, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultHandlerPrefix
 	}
@@ -132,13 +134,14 @@ func NewHandler(sp *ServiceProvider, cfg HandlerConfig) (*Handler, error) {
 	if SafeRedirect(cfg.DefaultRedirect, cfg.AllowedOrigins, "") == "" {
 		field("DefaultRedirect", "%q is neither a path on this site nor a URL of AllowedOrigins", cfg.DefaultRedirect)
 	}
-	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*sp.cfg.MaxResponseSize + 8192)}
-	h.acsPath = urlPath(sp.cfg.ACSURL)
+	spc := sp.Config()
+	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*spc.MaxResponseSize + 8192)}
+	h.acsPath = urlPath(spc.ACSURL)
 	if !strings.HasPrefix(h.acsPath, cfg.Prefix) {
 		field("Prefix", "%q does not cover the ACS URL's path %q", cfg.Prefix, h.acsPath)
 	}
-	if sp.cfg.SLOURL != "" {
-		h.sloPath = urlPath(sp.cfg.SLOURL)
+	if spc.SLOURL != "" {
+		h.sloPath = urlPath(spc.SLOURL)
 		if !strings.HasPrefix(h.sloPath, cfg.Prefix) {
 			field("Prefix", "%q does not cover the SLO URL's path %q", cfg.Prefix, h.sloPath)
 		}
@@ -189,7 +192,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	target := SafeRedirect(r.Form.Get("return_to"), h.cfg.AllowedOrigins, h.cfg.DefaultRedirect)
 	opts := h.cfg.AuthnRequest
 	opts.RelayState = ""
-	if len(target) <= MaxRelayStateLength {
+	if len(target) <= saml.MaxRelayStateLength {
 		opts.RelayState = target
 	}
 	msg, err := h.sp.AuthnRequest(opts)
@@ -212,7 +215,7 @@ func (h *Handler) acs(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxInput)
 	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, http.StatusBadRequest, "Login failed", wrapError(CodeMalformed, err, "the form could not be read: %v", err))
+		h.fail(w, r, http.StatusBadRequest, "Login failed", formError(err))
 		return
 	}
 	ctx := r.Context()
@@ -295,7 +298,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s == nil || h.sloPath == "" || len(h.sp.cfg.IdP.SLOServices) == 0 {
+	if s == nil || h.sloPath == "" || len(h.sp.Config().IdP.SLOServices) == 0 {
 		http.Redirect(w, r, h.cfg.DefaultRedirect, http.StatusSeeOther)
 		return
 	}
@@ -321,7 +324,7 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxInput)
 		if err := r.ParseForm(); err != nil {
-			h.fail(w, r, http.StatusBadRequest, "Logout failed", wrapError(CodeMalformed, err, "the form could not be read: %v", err))
+			h.fail(w, r, http.StatusBadRequest, "Logout failed", formError(err))
 			return
 		}
 		has = r.PostForm.Has
@@ -337,12 +340,12 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, http.StatusForbidden, "Logout request refused", err)
 			return
 		}
-		status := StatusSuccess
+		status := saml.StatusSuccess
 		if h.cfg.IdPLogout == nil {
-			status = StatusResponder
+			status = saml.StatusResponder
 		} else if err := h.cfg.IdPLogout(ctx, req); err != nil {
 			h.log(ctx, "saml: ending sessions for the IdP's logout failed", err)
-			status = StatusResponder
+			status = saml.StatusResponder
 		}
 		msg, err := h.sp.LogoutResponse(req, status)
 		if err != nil {
@@ -378,7 +381,7 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	default:
-		h.fail(w, r, http.StatusBadRequest, "Logout failed", newError(CodeMalformed, "the request carries no SAMLRequest or SAMLResponse"))
+		h.fail(w, r, http.StatusBadRequest, "Logout failed", &saml.Error{Code: saml.CodeMalformed, Message: "the request carries no SAMLRequest or SAMLResponse"})
 	}
 }
 
@@ -401,6 +404,12 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
+// formError is the error of a form that could not be read, with the code
+// of a malformed message so that the failure page names it.
+func formError(err error) error {
+	return &saml.Error{Code: saml.CodeMalformed, Message: "the form could not be read: " + err.Error()}
+}
+
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -420,9 +429,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title
 	data := struct {
 		Title, Code, Message, Home string
 		Debug                      bool
-		Report                     *Report
-	}{Title: title, Debug: h.sp.cfg.Debug, Home: h.cfg.DefaultRedirect}
-	var se *Error
+		Report                     *saml.Report
+	}{Title: title, Debug: h.sp.Config().Debug, Home: h.cfg.DefaultRedirect}
+	var se *saml.Error
 	if errors.As(err, &se) {
 		data.Code = string(se.Code)
 		data.Report = se.Report

@@ -1,4 +1,4 @@
-package saml_test
+package samlsp_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/siteadmin/integrations/mapping"
 	"github.com/siteadmin/integrations/mapping/mappingtest"
 	"github.com/siteadmin/integrations/saml"
+	"github.com/siteadmin/integrations/saml/samlsp"
 	"github.com/siteadmin/integrations/saml/samltest"
 )
 
@@ -23,33 +24,33 @@ import (
 // and logouts.
 type handlerHost struct {
 	h       *harness
-	handler *saml.Handler
+	handler *samlsp.Handler
 	store   *mappingtest.Store
 
 	mu      sync.Mutex
-	logins  []*saml.Login
+	logins  []*samlsp.Login
 	ended   []*saml.LogoutRequest
-	session *saml.Session
+	session *samlsp.Session
 }
 
-func newHandlerHost(t *testing.T, mods ...func(*saml.HandlerConfig)) *handlerHost {
+func newHandlerHost(t *testing.T, mods ...func(*samlsp.HandlerConfig)) *handlerHost {
 	t.Helper()
 	key, cert := rsaSigner(t)
 	hh := &handlerHost{h: signingSP(t, key, cert), store: mappingtest.NewStore()}
 	require.NoError(t, hh.store.AddTeam(mapping.Team{ID: "t1", Org: "acme", Name: "developers", Members: 1}))
 	m := mapping.Config{TeamSync: true}
-	cfg := saml.HandlerConfig{
-		Tracker:        &saml.CookieTracker{Key: trackerKey},
+	cfg := samlsp.HandlerConfig{
+		Tracker:        &samlsp.CookieTracker{Key: trackerKey},
 		AllowedOrigins: []string{"https://app.example.com"},
 		Mapping:        &m,
 		Store:          hh.store,
-		Login: func(ctx context.Context, w http.ResponseWriter, r *http.Request, l *saml.Login) error {
+		Login: func(ctx context.Context, w http.ResponseWriter, r *http.Request, l *samlsp.Login) error {
 			hh.mu.Lock()
 			defer hh.mu.Unlock()
 			hh.logins = append(hh.logins, l)
 			return nil
 		},
-		Logout: func(ctx context.Context, w http.ResponseWriter, r *http.Request) (*saml.Session, error) {
+		Logout: func(ctx context.Context, w http.ResponseWriter, r *http.Request) (*samlsp.Session, error) {
 			return hh.session, nil
 		},
 		IdPLogout: func(ctx context.Context, req *saml.LogoutRequest) error {
@@ -63,7 +64,7 @@ func newHandlerHost(t *testing.T, mods ...func(*saml.HandlerConfig)) *handlerHos
 		mod(&cfg)
 	}
 	var err error
-	hh.handler, err = saml.NewHandler(hh.h.sp, cfg)
+	hh.handler, err = samlsp.NewHandler(hh.h.sp, cfg)
 	require.NoError(t, err)
 	return hh
 }
@@ -191,7 +192,7 @@ func TestHandlerLogout(t *testing.T) {
 
 	// With one, a signed LogoutRequest goes to the IdP, whose answer
 	// completes the logout.
-	hh.session = &saml.Session{NameID: saml.NameID{Value: "alice@example.com"}, SessionIndex: "_s1"}
+	hh.session = &samlsp.Session{NameID: saml.NameID{Value: "alice@example.com"}, SessionIndex: "_s1"}
 	rec = hh.serve(b, httptest.NewRequest(http.MethodPost, "/saml/logout", nil))
 	require.Equal(t, http.StatusFound, rec.Code)
 	req, err := hh.h.idp.ReadRequest(httptest.NewRequest(http.MethodGet, rec.Header().Get("Location"), nil), cert)
@@ -236,13 +237,13 @@ func TestHandlerLogout(t *testing.T) {
 func TestHandlerFailures(t *testing.T) {
 	t.Parallel()
 	// A host whose sync or login fails does not log the user in.
-	for name, mod := range map[string]func(*saml.HandlerConfig){
-		"login": func(c *saml.HandlerConfig) {
-			c.Login = func(context.Context, http.ResponseWriter, *http.Request, *saml.Login) error {
+	for name, mod := range map[string]func(*samlsp.HandlerConfig){
+		"login": func(c *samlsp.HandlerConfig) {
+			c.Login = func(context.Context, http.ResponseWriter, *http.Request, *samlsp.Login) error {
 				return errors.New("db down")
 			}
 		},
-		"sync": func(c *saml.HandlerConfig) { c.Mapping = &mapping.Config{TeamAttribute: " x"} },
+		"sync": func(c *samlsp.HandlerConfig) { c.Mapping = &mapping.Config{TeamAttribute: " x"} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			hh := newHandlerHost(t, mod)
@@ -259,24 +260,24 @@ func TestHandlerFailures(t *testing.T) {
 		})
 	}
 
-	h := newHarness(t)
-	ok := saml.HandlerConfig{Tracker: &saml.CookieTracker{Key: trackerKey},
-		Login: func(context.Context, http.ResponseWriter, *http.Request, *saml.Login) error { return nil }}
-	for name, mod := range map[string]func(*saml.HandlerConfig){
-		"no tracker":        func(c *saml.HandlerConfig) { c.Tracker = nil },
-		"no login":          func(c *saml.HandlerConfig) { c.Login = nil },
-		"prefix":            func(c *saml.HandlerConfig) { c.Prefix = "/sso/" },
-		"prefix form":       func(c *saml.HandlerConfig) { c.Prefix = "saml" },
-		"mapping, no store": func(c *saml.HandlerConfig) { c.Mapping = &mapping.Config{} },
-		"open default":      func(c *saml.HandlerConfig) { c.DefaultRedirect = "https://evil.example.com" },
+	h := signingSP(t, nil, nil)
+	ok := samlsp.HandlerConfig{Tracker: &samlsp.CookieTracker{Key: trackerKey},
+		Login: func(context.Context, http.ResponseWriter, *http.Request, *samlsp.Login) error { return nil }}
+	for name, mod := range map[string]func(*samlsp.HandlerConfig){
+		"no tracker":        func(c *samlsp.HandlerConfig) { c.Tracker = nil },
+		"no login":          func(c *samlsp.HandlerConfig) { c.Login = nil },
+		"prefix":            func(c *samlsp.HandlerConfig) { c.Prefix = "/sso/" },
+		"prefix form":       func(c *samlsp.HandlerConfig) { c.Prefix = "saml" },
+		"mapping, no store": func(c *samlsp.HandlerConfig) { c.Mapping = &mapping.Config{} },
+		"open default":      func(c *samlsp.HandlerConfig) { c.DefaultRedirect = "https://evil.example.com" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok
 			mod(&cfg)
-			_, err := saml.NewHandler(h.sp, cfg)
+			_, err := samlsp.NewHandler(h.sp, cfg)
 			assert.Error(t, err)
 		})
 	}
-	_, err := saml.NewHandler(h.sp, ok)
+	_, err := samlsp.NewHandler(h.sp, ok)
 	assert.NoError(t, err)
 }

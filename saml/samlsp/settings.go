@@ -1,4 +1,4 @@
-package saml
+package samlsp
 
 import (
 	"crypto"
@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+
+	"github.com/siteadmin/integrations/saml"
 
 	"github.com/siteadmin/integrations"
 	"github.com/siteadmin/integrations/mapping"
@@ -107,10 +110,10 @@ func (e *FieldError) Error() string { return "saml: settings " + e.Field + ": " 
 // hashNames maps the settings' method names to the SignatureMethod URIs
 // (RSA, ECDSA) and the DigestMethod URI.
 var hashNames = map[string][3]string{
-	"SHA1":   {algRSASHA1, algECDSASHA1, algSHA1},
-	"SHA256": {algRSASHA256, algECDSASHA256, algSHA256},
-	"SHA384": {algRSASHA384, algECDSASHA384, algSHA384},
-	"SHA512": {algRSASHA512, algECDSASHA512, algSHA512},
+	"SHA1":   {saml.SignatureRSASHA1, saml.SignatureECDSASHA1, saml.DigestSHA1},
+	"SHA256": {saml.SignatureRSASHA256, saml.SignatureECDSASHA256, saml.DigestSHA256},
+	"SHA384": {saml.SignatureRSASHA384, saml.SignatureECDSASHA384, saml.DigestSHA384},
+	"SHA512": {saml.SignatureRSASHA512, saml.SignatureECDSASHA512, saml.DigestSHA512},
 }
 
 // Validate returns every problem with the settings at once, as an
@@ -165,14 +168,14 @@ func mappingErrors(err error) []error {
 }
 
 // idp builds the IdentityProvider the settings describe.
-func (s Settings) idp() (IdentityProvider, []error) {
+func (s Settings) idp() (saml.IdentityProvider, []error) {
 	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{field, fmt.Sprintf(format, args...)})
 	}
-	var idp IdentityProvider
+	var idp saml.IdentityProvider
 	if s.IdPMetadata != "" {
-		md, err := ParseIdPMetadata([]byte(s.IdPMetadata), s.IdPEntityID)
+		md, err := saml.ParseIdPMetadata([]byte(s.IdPMetadata), s.IdPEntityID)
 		if err != nil {
 			add("idp-metadata", "%v", err)
 		} else {
@@ -191,27 +194,27 @@ func (s Settings) idp() (IdentityProvider, []error) {
 		}
 	}
 	if s.SSOURL != "" {
-		if err := checkEndpointURL(s.SSOURL); err != nil {
+		if err := (saml.Endpoint{Location: s.SSOURL}).Validate(); err != nil {
 			add("sso-url", "%v", err)
 		}
-		idp.SSOServices = []Endpoint{{BindingHTTPRedirect, s.SSOURL}, {BindingHTTPPOST, s.SSOURL}}
+		idp.SSOServices = []saml.Endpoint{{Binding: saml.BindingHTTPRedirect, Location: s.SSOURL}, {Binding: saml.BindingHTTPPOST, Location: s.SSOURL}}
 	}
 	if s.SLOURL != "" {
-		if err := checkEndpointURL(s.SLOURL); err != nil {
+		if err := (saml.Endpoint{Location: s.SLOURL}).Validate(); err != nil {
 			add("slo-url", "%v", err)
 		}
-		idp.SLOServices = []Endpoint{{BindingHTTPRedirect, s.SLOURL}, {BindingHTTPPOST, s.SLOURL}}
+		idp.SLOServices = []saml.Endpoint{{Binding: saml.BindingHTTPRedirect, Location: s.SLOURL}, {Binding: saml.BindingHTTPPOST, Location: s.SLOURL}}
 	}
 	for _, f := range []struct{ field, pem string }{{"idp-certificate", s.IdPCertificate}, {"idp-old-certificate", s.IdPOldCertificate}} {
 		if f.pem == "" {
 			continue
 		}
-		certs, err := ParseCertificatesPEM([]byte(f.pem))
+		certs, err := saml.ParseCertificatesPEM([]byte(f.pem))
 		if err != nil {
 			add(f.field, "%v", err)
 		}
 		for _, c := range certs {
-			if !containsCert(idp.Certificates, c) {
+			if !slices.ContainsFunc(idp.Certificates, c.Equal) {
 				idp.Certificates = append(idp.Certificates, c)
 			}
 		}
@@ -228,7 +231,7 @@ func (s Settings) spKeyPair() (crypto.Signer, *x509.Certificate, []error) {
 	var cert *x509.Certificate
 	if s.SPCertificate == "" {
 		errs = append(errs, &FieldError{"sp-certificate", "is required when AuthnRequests are signed: the service provider's certificate, PEM"})
-	} else if certs, err := ParseCertificatesPEM([]byte(s.SPCertificate)); err != nil {
+	} else if certs, err := saml.ParseCertificatesPEM([]byte(s.SPCertificate)); err != nil {
 		errs = append(errs, &FieldError{"sp-certificate", err.Error()})
 	} else {
 		cert = certs[0]
@@ -236,7 +239,7 @@ func (s Settings) spKeyPair() (crypto.Signer, *x509.Certificate, []error) {
 	var key crypto.Signer
 	if s.SPPrivateKey.IsZero() {
 		errs = append(errs, &FieldError{"sp-private-key", "is required when AuthnRequests are signed: the certificate's private key, PEM"})
-	} else if k, err := parsePrivateKey(s.SPPrivateKey.Reveal()); err != nil {
+	} else if k, err := saml.ParsePrivateKeyPEM([]byte(s.SPPrivateKey.Reveal())); err != nil {
 		errs = append(errs, &FieldError{"sp-private-key", err.Error()})
 	} else {
 		key = k
@@ -253,14 +256,14 @@ func (s Settings) decryption() ([]*rsa.PrivateKey, *x509.Certificate, []error) {
 	var keys []*rsa.PrivateKey
 	var cert *x509.Certificate
 	if !s.SPDecryptionKeys.IsZero() {
-		k, err := ParseDecryptionKeysPEM([]byte(s.SPDecryptionKeys.Reveal()))
+		k, err := saml.ParseDecryptionKeysPEM([]byte(s.SPDecryptionKeys.Reveal()))
 		if err != nil {
 			errs = append(errs, &FieldError{"sp-decryption-keys", err.Error()})
 		}
 		keys = k
 	}
 	if s.SPEncryptionCertificate != "" {
-		certs, err := ParseCertificatesPEM([]byte(s.SPEncryptionCertificate))
+		certs, err := saml.ParseCertificatesPEM([]byte(s.SPEncryptionCertificate))
 		switch {
 		case err != nil:
 			errs = append(errs, &FieldError{"sp-encryption-certificate", err.Error()})
@@ -281,12 +284,12 @@ func (s Settings) decryption() ([]*rsa.PrivateKey, *x509.Certificate, []error) {
 // methods when AuthnRequests are signed, and AllowSHA1 when a method is
 // SHA1. It returns the Validate errors, or an error when SAML is not
 // enabled.
-func (s Settings) Config(base Config) (Config, error) {
+func (s Settings) Config(base saml.Config) (saml.Config, error) {
 	if !s.Enabled {
-		return Config{}, errors.New("saml: single sign-on is not enabled in the settings")
+		return saml.Config{}, errors.New("saml: single sign-on is not enabled in the settings")
 	}
 	if err := s.Validate(); err != nil {
-		return Config{}, err
+		return saml.Config{}, err
 	}
 	cfg := base
 	cfg.IdP, _ = s.idp()
@@ -313,12 +316,12 @@ func (s Settings) Config(base Config) (Config, error) {
 }
 
 // ServiceProvider returns the service provider of Config(base).
-func (s Settings) ServiceProvider(base Config) (*ServiceProvider, error) {
+func (s Settings) ServiceProvider(base saml.Config) (*saml.ServiceProvider, error) {
 	cfg, err := s.Config(base)
 	if err != nil {
 		return nil, err
 	}
-	return NewServiceProvider(cfg)
+	return saml.NewServiceProvider(cfg)
 }
 
 // MappingConfig returns the team sync settings: TeamSync and the attribute
@@ -356,4 +359,10 @@ func (s Settings) Format(f fmt.State, verb rune) {
 	p.SPPrivateKey = integrations.Secret(s.SPPrivateKey.String())
 	p.SPDecryptionKeys = integrations.Secret(s.SPDecryptionKeys.String())
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
+}
+
+// samePublicKey reports whether a and b are the same public key.
+func samePublicKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
 }

@@ -1,4 +1,4 @@
-package saml_test
+package samlsp_test
 
 import (
 	"context"
@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siteadmin/integrations/saml/samlsp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/siteadmin/integrations/saml"
 )
 
 var trackerKey = []byte("0123456789abcdef0123456789abcdef")
@@ -41,7 +40,7 @@ func (b *browser) keep(rec *httptest.ResponseRecorder) {
 	}
 }
 
-func ids(reqs []saml.TrackedRequest) []string {
+func ids(reqs []samlsp.TrackedRequest) []string {
 	var out []string
 	for _, r := range reqs {
 		out = append(out, r.ID)
@@ -54,18 +53,18 @@ func TestCookieTracker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := testNow
-	tr := &saml.CookieTracker{Key: trackerKey, Clock: func() time.Time { return now }}
+	tr := &samlsp.CookieTracker{Key: trackerKey, Clock: func() time.Time { return now }}
 	b := newBrowser()
 
 	// Two tabs start logins one after the other; both stay answerable.
 	for _, id := range []string{"_tab1", "_tab2"} {
 		rec := httptest.NewRecorder()
-		require.NoError(t, tr.Track(ctx, rec, b.request(), saml.TrackedRequest{ID: id, ReturnTo: "/" + id}))
+		require.NoError(t, tr.Track(ctx, rec, b.request(), samlsp.TrackedRequest{ID: id, ReturnTo: "/" + id}))
 		c := rec.Result().Cookies()[0]
 		assert.True(t, c.HttpOnly)
 		assert.True(t, c.Secure)
 		assert.Equal(t, http.SameSiteNoneMode, c.SameSite)
-		assert.Equal(t, int(saml.DefaultRequestLifetime/time.Second), c.MaxAge)
+		assert.Equal(t, int(samlsp.DefaultRequestLifetime/time.Second), c.MaxAge)
 		assert.Equal(t, "/", c.Path)
 		b.keep(rec)
 	}
@@ -89,7 +88,7 @@ func TestCookieTracker(t *testing.T) {
 
 	// After the lifetime, nothing is outstanding even if the browser
 	// keeps the cookie.
-	now = now.Add(saml.DefaultRequestLifetime)
+	now = now.Add(samlsp.DefaultRequestLifetime)
 	got, err = tr.Outstanding(ctx, b.request())
 	require.NoError(t, err)
 	assert.Empty(t, got)
@@ -101,12 +100,12 @@ func TestCookieTrackerManyTabs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := testNow
-	tr := &saml.CookieTracker{Key: trackerKey, MaxRequests: 3, Clock: func() time.Time { return now }}
+	tr := &samlsp.CookieTracker{Key: trackerKey, MaxRequests: 3, Clock: func() time.Time { return now }}
 	b := newBrowser()
 	for i := range 5 {
 		now = now.Add(time.Second)
 		rec := httptest.NewRecorder()
-		require.NoError(t, tr.Track(ctx, rec, b.request(), saml.TrackedRequest{ID: fmt.Sprintf("_r%d", i)}))
+		require.NoError(t, tr.Track(ctx, rec, b.request(), samlsp.TrackedRequest{ID: fmt.Sprintf("_r%d", i)}))
 		b.keep(rec)
 	}
 	got, err := tr.Outstanding(ctx, b.request())
@@ -117,8 +116,8 @@ func TestCookieTrackerManyTabs(t *testing.T) {
 	// keep their request: each has a cookie of its own.
 	b2 := newBrowser()
 	recA, recB := httptest.NewRecorder(), httptest.NewRecorder()
-	require.NoError(t, tr.Track(ctx, recA, b2.request(), saml.TrackedRequest{ID: "_a"}))
-	require.NoError(t, tr.Track(ctx, recB, b2.request(), saml.TrackedRequest{ID: "_b"}))
+	require.NoError(t, tr.Track(ctx, recA, b2.request(), samlsp.TrackedRequest{ID: "_a"}))
+	require.NoError(t, tr.Track(ctx, recB, b2.request(), samlsp.TrackedRequest{ID: "_b"}))
 	b2.keep(recA)
 	b2.keep(recB)
 	got, err = tr.Outstanding(ctx, b2.request())
@@ -129,15 +128,15 @@ func TestCookieTrackerManyTabs(t *testing.T) {
 func TestCookieTrackerForgeries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tr := &saml.CookieTracker{Key: trackerKey, Clock: func() time.Time { return testNow }}
+	tr := &samlsp.CookieTracker{Key: trackerKey, Clock: func() time.Time { return testNow }}
 	rec := httptest.NewRecorder()
-	require.NoError(t, tr.Track(ctx, rec, httptest.NewRequest(http.MethodGet, "/", nil), saml.TrackedRequest{ID: "_real"}))
+	require.NoError(t, tr.Track(ctx, rec, httptest.NewRequest(http.MethodGet, "/", nil), samlsp.TrackedRequest{ID: "_real"}))
 	real := rec.Result().Cookies()[0]
 	payload, mac, _ := strings.Cut(real.Value, ".")
 
-	otherKey := &saml.CookieTracker{Key: []byte("ffffffffffffffffffffffffffffffff"), Clock: tr.Clock}
+	otherKey := &samlsp.CookieTracker{Key: []byte("ffffffffffffffffffffffffffffffff"), Clock: tr.Clock}
 	rec = httptest.NewRecorder()
-	require.NoError(t, otherKey.Track(ctx, rec, httptest.NewRequest(http.MethodGet, "/", nil), saml.TrackedRequest{ID: "_real"}))
+	require.NoError(t, otherKey.Track(ctx, rec, httptest.NewRequest(http.MethodGet, "/", nil), samlsp.TrackedRequest{ID: "_real"}))
 	forged := rec.Result().Cookies()[0]
 
 	cases := map[string]*http.Cookie{
@@ -145,7 +144,7 @@ func TestCookieTrackerForgeries(t *testing.T) {
 		"flipped mac":      {Name: real.Name, Value: payload + "." + strings.Map(func(r rune) rune { return r ^ 1 }, mac)},
 		"no mac":           {Name: real.Name, Value: payload},
 		"empty":            {Name: real.Name, Value: ""},
-		"moved":            {Name: saml.DefaultCookiePrefix + "0000000000000000", Value: real.Value},
+		"moved":            {Name: samlsp.DefaultCookiePrefix + "0000000000000000", Value: real.Value},
 		"huge":             {Name: real.Name, Value: strings.Repeat("A", 5000) + "." + mac},
 		"not base64":       {Name: real.Name, Value: "!!!." + mac},
 		"unprefixed":       {Name: "other", Value: real.Value},
@@ -157,7 +156,7 @@ func TestCookieTrackerForgeries(t *testing.T) {
 			tracker := tr
 			if c == nil {
 				c = real
-				tracker = &saml.CookieTracker{Key: trackerKey, Clock: func() time.Time { return testNow.Add(time.Hour) }}
+				tracker = &samlsp.CookieTracker{Key: trackerKey, Clock: func() time.Time { return testNow.Add(time.Hour) }}
 			}
 			r.AddCookie(c)
 			got, err := tracker.Outstanding(ctx, r)
@@ -166,9 +165,9 @@ func TestCookieTrackerForgeries(t *testing.T) {
 		})
 	}
 
-	short := &saml.CookieTracker{Key: []byte("short")}
-	assert.ErrorIs(t, short.Track(ctx, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), saml.TrackedRequest{ID: "_x"}), saml.ErrTrackerKey)
+	short := &samlsp.CookieTracker{Key: []byte("short")}
+	assert.ErrorIs(t, short.Track(ctx, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), samlsp.TrackedRequest{ID: "_x"}), samlsp.ErrTrackerKey)
 	_, err := short.Outstanding(ctx, httptest.NewRequest(http.MethodGet, "/", nil))
-	assert.ErrorIs(t, err, saml.ErrTrackerKey)
-	assert.Error(t, tr.Track(ctx, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), saml.TrackedRequest{}))
+	assert.ErrorIs(t, err, samlsp.ErrTrackerKey)
+	assert.Error(t, tr.Track(ctx, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), samlsp.TrackedRequest{}))
 }

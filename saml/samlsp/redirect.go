@@ -1,4 +1,4 @@
-package saml
+package samlsp
 
 import (
 	"net/url"
