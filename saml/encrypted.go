@@ -72,8 +72,11 @@ func (v *verification) decryptElement(container *etree.Element, want string, sig
 	if f != nil {
 		return nil, nil, v.decryptionFailed(f, signed)
 	}
-	if v.report != nil && want == "Assertion" {
-		v.report.DecryptedXML = string(plain)
+	if v.report != nil {
+		v.report.decrypted = true
+		if want == "Assertion" {
+			v.report.DecryptedXML = string(plain)
+		}
 	}
 	el, fsc, f := parseFragment(plain, container, v.scan)
 	if f != nil {

@@ -15,6 +15,10 @@ type Report struct {
 	// encrypted and could be decrypted. Show it to admins only: whoever
 	// posted a captured response could otherwise read what it hides.
 	DecryptedXML string `json:"decryptedXML,omitempty"`
+
+	// decrypted is set once something was decrypted: every later check
+	// may quote what the encryption hid.
+	decrypted bool
 }
 
 // Check is one step of a verification.
@@ -25,6 +29,12 @@ type Check struct {
 	OK bool `json:"ok"`
 	// Detail says what was compared or found.
 	Detail string `json:"detail"`
+	// FromDecrypted is true when Detail may quote decrypted data (an
+	// EncryptedAssertion, EncryptedID or EncryptedAttribute), which was
+	// not in the message as posted. A page that whoever posted the
+	// message can see must not show such a Detail; the host's log and
+	// admin views may.
+	FromDecrypted bool `json:"-"`
 }
 
 // Failed returns the failed check, or nil when every check passed.
@@ -42,12 +52,12 @@ func (r *Report) Failed() *Check {
 
 func (r *Report) pass(name, detail string) {
 	if r != nil {
-		r.Checks = append(r.Checks, Check{Name: name, OK: true, Detail: detail})
+		r.Checks = append(r.Checks, Check{Name: name, OK: true, Detail: detail, FromDecrypted: r.decrypted})
 	}
 }
 
 func (r *Report) fail(name string, err *Error) {
 	if r != nil {
-		r.Checks = append(r.Checks, Check{Name: name, OK: false, Detail: err.Message})
+		r.Checks = append(r.Checks, Check{Name: name, OK: false, Detail: err.Message, FromDecrypted: r.decrypted})
 	}
 }

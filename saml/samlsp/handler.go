@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/siteadmin/integrations/saml"
@@ -423,21 +424,24 @@ func (h *Handler) log(ctx context.Context, msg string, err error) {
 
 // fail writes a short error page. The SAML error code is always shown;
 // the message and, for a rejected response, the debug report only with
-// Config.Debug on (the admin's "Enable SAML debugging").
+// Config.Debug on (the admin's "Enable SAML debugging"). Whoever posted the
+// message sees the page, so it never shows what decryption revealed: those
+// details go to the Logger only.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title string, err error) {
 	h.log(r.Context(), "saml: "+strings.ToLower(title), err)
-	data := struct {
-		Title, Code, Message, Home string
-		Debug                      bool
-		Report                     *saml.Report
-	}{Title: title, Debug: h.sp.Config().Debug, Home: h.cfg.DefaultRedirect}
+	data := failView{Title: title, Debug: h.sp.Config().Debug, Home: h.cfg.DefaultRedirect}
 	var se *saml.Error
 	if errors.As(err, &se) {
 		data.Code = string(se.Code)
-		data.Report = se.Report
 	}
 	if data.Debug {
 		data.Message = err.Error()
+		if se != nil && se.Report != nil {
+			data.Checks, data.XML = publicChecks(se.Report), se.Report.XML
+			if c := se.Report.Failed(); c != nil && c.FromDecrypted {
+				data.Message = hiddenDetail
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -446,13 +450,35 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title
 	_ = failPage.Execute(w, data)
 }
 
+// failView is what the failure page shows.
+type failView struct {
+	Title, Code, Message, Home, XML string
+	Debug                           bool
+	Checks                          []saml.Check
+}
+
+// hiddenDetail stands in for a detail that quotes decrypted data.
+const hiddenDetail = "(taken from the encrypted assertion, so not shown on this page: see the server log)"
+
+// publicChecks returns the report's checks with every detail that may
+// quote decrypted data hidden.
+func publicChecks(rep *saml.Report) []saml.Check {
+	checks := slices.Clone(rep.Checks)
+	for i := range checks {
+		if checks[i].FromDecrypted {
+			checks[i].Detail = hiddenDetail
+		}
+	}
+	return checks
+}
+
 var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:1em}.fail{color:#b00}</style></head>
 <body><h1>{{.Title}}</h1>
 {{if .Code}}<p>Error code: <code>{{.Code}}</code>.</p>{{end}}
 {{if .Debug}}<p class="fail">{{.Message}}</p>
-{{with .Report}}<h2>SAML debug report</h2><table>
+{{if .Checks}}<h2>SAML debug report</h2><table>
 {{range .Checks}}<tr><td>{{if .OK}}✔{{else}}<span class="fail">✘</span>{{end}}</td><td><code>{{.Name}}</code></td><td>{{.Detail}}</td></tr>
 {{end}}</table>
 {{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{end}}
