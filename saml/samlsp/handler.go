@@ -134,6 +134,8 @@ func NewHandler(sp *saml.ServiceProvider, cfg HandlerConfig) (*Handler, error) {
 	}
 	if SafeRedirect(cfg.DefaultRedirect, cfg.AllowedOrigins, "") == "" {
 		field("DefaultRedirect", "%q is neither a path on this site nor a URL of AllowedOrigins", cfg.DefaultRedirect)
+	} else if len(cfg.DefaultRedirect) > MaxTrackedReturnTo {
+		field("DefaultRedirect", "is %d bytes; at most MaxTrackedReturnTo (%d)", len(cfg.DefaultRedirect), MaxTrackedReturnTo)
 	}
 	spc := sp.Config()
 	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*spc.MaxResponseSize + 8192)}
@@ -145,6 +147,13 @@ func NewHandler(sp *saml.ServiceProvider, cfg HandlerConfig) (*Handler, error) {
 		h.sloPath = urlPath(spc.SLOURL)
 		if !strings.HasPrefix(h.sloPath, cfg.Prefix) {
 			field("Prefix", "%q does not cover the SLO URL's path %q", cfg.Prefix, h.sloPath)
+		}
+	}
+	if ct, ok := cfg.Tracker.(*CookieTracker); ok {
+		for _, p := range []string{h.acsPath, h.sloPath} {
+			if p != "" && !strings.HasPrefix(p, ct.path()) {
+				field("Tracker", "the CookieTracker's Path %q does not cover %q, so the browser would not send its cookies there", ct.path(), p)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -191,6 +200,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := SafeRedirect(r.Form.Get("return_to"), h.cfg.AllowedOrigins, h.cfg.DefaultRedirect)
+	if len(target) > MaxTrackedReturnTo {
+		target = h.cfg.DefaultRedirect
+	}
 	opts := h.cfg.AuthnRequest
 	opts.RelayState = ""
 	if len(target) <= saml.MaxRelayStateLength {

@@ -270,6 +270,10 @@ func TestHandlerFailures(t *testing.T) {
 		"prefix form":       func(c *samlsp.HandlerConfig) { c.Prefix = "saml" },
 		"mapping, no store": func(c *samlsp.HandlerConfig) { c.Mapping = &mapping.Config{} },
 		"open default":      func(c *samlsp.HandlerConfig) { c.DefaultRedirect = "https://evil.example.com" },
+		"long default": func(c *samlsp.HandlerConfig) {
+			c.DefaultRedirect = "/" + strings.Repeat("a", samlsp.MaxTrackedReturnTo)
+		},
+		"tracker path": func(c *samlsp.HandlerConfig) { c.Tracker = &samlsp.CookieTracker{Key: trackerKey, Path: "/app/"} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -59,10 +60,22 @@ const (
 	// enough to type a password and answer an MFA prompt at the IdP.
 	DefaultRequestLifetime = 10 * time.Minute
 	// DefaultMaxTrackedRequests is how many requests one browser may have
-	// outstanding; starting one more drops the oldest.
-	DefaultMaxTrackedRequests = 8
+	// outstanding; starting one more drops the oldest. Four tabs logging
+	// in at once is plenty, and with MaxTrackedReturnTo it keeps the
+	// cookies of one browser near 2 KB at most (a Cookie header over 8 KB
+	// is refused by nginx's defaults).
+	DefaultMaxTrackedRequests = 4
 	// DefaultCookiePrefix starts the name of each tracking cookie.
 	DefaultCookiePrefix = "saml_req_"
+	// DefaultCookiePath is the tracking cookies' path: the Handler's
+	// default prefix, so that the cookies reach the ACS and SLO URLs and
+	// no other page of the host.
+	DefaultCookiePath = DefaultHandlerPrefix
+	// MaxTrackedReturnTo is the longest ReturnTo a CookieTracker keeps.
+	// The Handler sends a login with a longer return_to to
+	// DefaultRedirect instead, so that nobody can make a browser carry
+	// kilobytes of cookies on every request.
+	MaxTrackedReturnTo = 256
 )
 
 // Caps applied to tracking cookies before any work on them.
@@ -93,8 +106,8 @@ type CookieTracker struct {
 	// MaxRequests caps the requests one browser has outstanding; tracking
 	// one more drops the oldest. Default: DefaultMaxTrackedRequests.
 	MaxRequests int
-	// Path is the cookies' path: it must cover the ACS and SLO URLs.
-	// Default "/".
+	// Path is the cookies' path: it must cover the ACS and SLO URLs
+	// (NewHandler checks). Default: DefaultCookiePath, "/saml/".
 	Path string
 	// Prefix starts each cookie's name. Default: DefaultCookiePrefix.
 	Prefix string
@@ -124,7 +137,7 @@ func (t *CookieTracker) path() string {
 	if t.Path != "" {
 		return t.Path
 	}
-	return "/"
+	return DefaultCookiePath
 }
 
 // cookieName is the tracking cookie of id: the prefix and a keyed hash of
@@ -150,6 +163,9 @@ func (t *CookieTracker) Track(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	if req.ID == "" {
 		return errors.New("saml: a tracked request needs an ID")
+	}
+	if len(req.ReturnTo) > MaxTrackedReturnTo {
+		return fmt.Errorf("saml: a tracked request's ReturnTo is %d bytes, more than MaxTrackedReturnTo (%d)", len(req.ReturnTo), MaxTrackedReturnTo)
 	}
 	lifetime := t.Lifetime
 	if lifetime <= 0 {
@@ -178,7 +194,7 @@ func (t *CookieTracker) Track(ctx context.Context, w http.ResponseWriter, r *htt
 	p := base64.RawURLEncoding.EncodeToString(payload)
 	value := p + "." + base64.RawURLEncoding.EncodeToString(t.mac(name, p))
 	if len(value) > maxCookieValue {
-		return errors.New("saml: the tracked request is too large for a cookie (a very long ReturnTo?)")
+		return errors.New("saml: the tracked request is too large for a cookie (a very long ID?)")
 	}
 	maxAge := int(req.Expires.Sub(now) / time.Second)
 	if maxAge < 1 {

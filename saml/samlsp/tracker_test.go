@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestCookieTracker(t *testing.T) {
 		assert.True(t, c.Secure)
 		assert.Equal(t, http.SameSiteNoneMode, c.SameSite)
 		assert.Equal(t, int(samlsp.DefaultRequestLifetime/time.Second), c.MaxAge)
-		assert.Equal(t, "/", c.Path)
+		assert.Equal(t, "/saml/", c.Path)
 		b.keep(rec)
 	}
 	got, err := tr.Outstanding(ctx, b.request())
@@ -170,4 +171,49 @@ func TestCookieTrackerForgeries(t *testing.T) {
 	_, err := short.Outstanding(ctx, httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.ErrorIs(t, err, samlsp.ErrTrackerKey)
 	assert.Error(t, tr.Track(ctx, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), samlsp.TrackedRequest{}))
+}
+
+// Cross-site GETs of the login URL with the longest return_to a page can
+// send leave a bounded Cookie header, scoped to the SAML prefix (issue 13,
+// finding 4: nine such GETs used to leave 8 cookies of ~2.9 KB with
+// Path=/, a ~23 KB Cookie header on every request to the host).
+func TestTrackingCookieBomb(t *testing.T) {
+	t.Parallel()
+	hh := newHandlerHost(t)
+	b := newBrowser()
+	long := "/" + strings.Repeat("a", 2040)
+	for range 9 {
+		r := httptest.NewRequest(http.MethodGet, "/saml/login?return_to="+url.QueryEscape(long), nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		rec := hh.serve(b, r)
+		require.Equal(t, http.StatusFound, rec.Code)
+	}
+	header := 0
+	for _, c := range b.cookies {
+		assert.Equal(t, "/saml/", c.Path, "tracking cookies reach only the SAML endpoints")
+		header += len(c.Name) + 1 + len(c.Value) + 2
+	}
+	assert.LessOrEqual(t, len(b.cookies), samlsp.DefaultMaxTrackedRequests)
+	assert.Less(t, header, 1024, "a long return_to is not kept: the login goes to DefaultRedirect")
+
+	// The worst a host's own long paths can do stays well under 4 KB.
+	b = newBrowser()
+	longest := "/" + strings.Repeat("a", samlsp.MaxTrackedReturnTo-1)
+	for range 9 {
+		rec := hh.serve(b, httptest.NewRequest(http.MethodGet, "/saml/login?return_to="+url.QueryEscape(longest), nil))
+		require.Equal(t, http.StatusFound, rec.Code)
+	}
+	header = 0
+	for _, c := range b.cookies {
+		header += len(c.Name) + 1 + len(c.Value) + 2
+	}
+	assert.Less(t, header, 2600, "the Cookie header of %d tracking cookies", len(b.cookies))
+}
+
+func TestCookieTrackerRefusesLongReturnTo(t *testing.T) {
+	t.Parallel()
+	tr := &samlsp.CookieTracker{Key: trackerKey}
+	err := tr.Track(t.Context(), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil),
+		samlsp.TrackedRequest{ID: "_x", ReturnTo: "/" + strings.Repeat("a", samlsp.MaxTrackedReturnTo)})
+	assert.ErrorContains(t, err, "MaxTrackedReturnTo")
 }
