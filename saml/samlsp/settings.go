@@ -81,6 +81,15 @@ type Settings struct {
 	// AllowIdPInitiated accepts logins started at the IdP (Config.
 	// AllowIdPInitiated). Default false.
 	AllowIdPInitiated bool `json:"allow-idp-initiated"`
+	// AllowCBCInUnsignedResponse accepts an assertion encrypted with
+	// AES-CBC inside an unsigned Response, as AD FS, Shibboleth and
+	// SimpleSAMLphp send unless told to sign the Response (Config.
+	// AllowCBCInUnsignedResponse). Default false.
+	AllowCBCInUnsignedResponse bool `json:"allow-cbc-in-unsigned-response,omitempty"`
+	// AllowLegacyEncryption accepts RSA PKCS#1 v1.5 key transport and
+	// Triple DES content encryption (Config.AllowLegacyEncryption).
+	// Default false.
+	AllowLegacyEncryption bool `json:"allow-legacy-encryption,omitempty"`
 
 	// TeamSync is "Use SAML to manage team memberships"
 	// (mapping.Config.TeamSync).
@@ -95,6 +104,10 @@ type Settings struct {
 	SiteAdminAttribute      string `json:"site-admin-attribute,omitempty"`
 	ServiceAccountAttribute string `json:"service-account-attribute,omitempty"`
 	SiteAdminRole           string `json:"site-admin-role,omitempty"`
+	// NoCommaSplit uses each team-attribute value exactly as sent, for
+	// IdPs that send values with commas in them, such as LDAP DNs
+	// (mapping.Config.NoCommaSplit). Default false: "a, b" is two teams.
+	NoCommaSplit bool `json:"no-comma-split,omitempty"`
 }
 
 // FieldError is one problem with one Settings field. Field is the field's
@@ -281,8 +294,9 @@ func (s Settings) decryption() ([]*rsa.PrivateKey, *x509.Certificate, []error) {
 // Config returns base (the host's own part: EntityID, ACSURL, SLOURL,
 // Clock, ReplayCache, Logger, ...) with the settings applied: the IdP,
 // Debug, AllowIdPInitiated, WantAssertionsSigned, the signing key pair and
-// methods when AuthnRequests are signed, and AllowSHA1 when a method is
-// SHA1. It returns the Validate errors, or an error when SAML is not
+// methods when AuthnRequests are signed, the decryption keys, AllowSHA1
+// when a method is SHA1, and the two encryption allowances when either
+// base or the settings turn them on. It returns the Validate errors, or an error when SAML is not
 // enabled.
 func (s Settings) Config(base saml.Config) (saml.Config, error) {
 	if !s.Enabled {
@@ -295,6 +309,8 @@ func (s Settings) Config(base saml.Config) (saml.Config, error) {
 	cfg.IdP, _ = s.idp()
 	cfg.Debug = s.Debug
 	cfg.AllowIdPInitiated = s.AllowIdPInitiated
+	cfg.AllowCBCInUnsignedResponse = base.AllowCBCInUnsignedResponse || s.AllowCBCInUnsignedResponse
+	cfg.AllowLegacyEncryption = base.AllowLegacyEncryption || s.AllowLegacyEncryption
 	cfg.WantAssertionsSigned = s.WantAssertionsSigned
 	cfg.AllowSHA1 = base.AllowSHA1 || s.SignatureMethod == "SHA1" || s.DigestMethod == "SHA1"
 	cfg.SigningKey, cfg.SigningCertificate, _ = s.spKeyPair()
@@ -334,6 +350,7 @@ func (s Settings) MappingConfig() mapping.Config {
 		SiteAdminAttribute:      s.SiteAdminAttribute,
 		ServiceAccountAttribute: s.ServiceAccountAttribute,
 		SiteAdminRole:           s.SiteAdminRole,
+		NoCommaSplit:            s.NoCommaSplit,
 	}
 }
 
@@ -348,6 +365,8 @@ func (s Settings) LogValue() slog.Value {
 		slog.String("sp-decryption-keys", s.SPDecryptionKeys.String()),
 		slog.Bool("want-assertions-signed", s.WantAssertionsSigned),
 		slog.String("signature-method", s.SignatureMethod), slog.String("digest-method", s.DigestMethod),
+		slog.Bool("allow-cbc-in-unsigned-response", s.AllowCBCInUnsignedResponse),
+		slog.Bool("allow-legacy-encryption", s.AllowLegacyEncryption),
 		slog.Bool("team-sync", s.TeamSync),
 	)
 }

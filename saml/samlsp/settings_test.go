@@ -66,6 +66,19 @@ func TestSettings(t *testing.T) {
 		_, err = sp.Verify(context.Background(), resp.Base64(), "_r")
 		assert.NoError(t, err)
 	})
+	t.Run("encryption allowances and comma split", func(t *testing.T) {
+		s := samlsp.Settings{Enabled: true, IdPMetadata: string(idp.Metadata()),
+			AllowCBCInUnsignedResponse: true, AllowLegacyEncryption: true, TeamSync: true, NoCommaSplit: true}
+		cfg, err := s.Config(base)
+		require.NoError(t, err)
+		assert.True(t, cfg.AllowCBCInUnsignedResponse)
+		assert.True(t, cfg.AllowLegacyEncryption)
+		assert.True(t, s.MappingConfig().NoCommaSplit)
+		cfg, err = samlsp.Settings{Enabled: true, IdPMetadata: string(idp.Metadata())}.Config(base)
+		require.NoError(t, err)
+		assert.False(t, cfg.AllowCBCInUnsignedResponse, "off by default")
+		assert.False(t, cfg.AllowLegacyEncryption, "off by default")
+	})
 	t.Run("by hand, signing, rotation", func(t *testing.T) {
 		old, err := newTestIdP()
 		require.NoError(t, err)
