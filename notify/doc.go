@@ -75,6 +75,17 @@
 // claimed and sent again with the same key, so a receiver can drop the
 // duplicate.
 //
+// # Delivery status
+//
+// A transport that succeeded only handed the message to its provider. An
+// Outbox that also implements StatusRecorder keeps what the provider
+// reports later (queued, sent, delivered, undelivered or failed, with the
+// provider's ID and error code), so an admin can see which two-factor
+// codes never arrived. For Twilio, twilio.StatusHandler receives the
+// reports and twilio.RecordStatus(outbox) records them; the callback URL
+// carries the message's key, so nothing else links Twilio's message to
+// the outbox.
+//
 // # Secrets
 //
 // A two-factor code is a Secret: it never appears in a log line, in an

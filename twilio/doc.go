@@ -45,9 +45,7 @@
 //	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
 //		URL:       "https://app.example.com/twilio/status", // = Config.StatusCallback
 //		AuthToken: settings.AuthToken,
-//		OnStatus: func(ctx context.Context, st twilio.Status) error {
-//			return outbox.RecordStatus(ctx, st.Key, st.DeliveryStatus())
-//		},
+//		OnStatus:  twilio.RecordStatus(outbox), // a notify.StatusRecorder
 //	})
 //	mux.Handle("POST /twilio/status", h)
 //

@@ -1,8 +1,12 @@
 package twilio
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"time"
+
+	"github.com/siteadmin/integrations/notify"
 )
 
 // MessageStatus is where Twilio says a message stands, the MessageStatus
@@ -13,7 +17,8 @@ type MessageStatus string
 // Service starts queued, one created with a Messaging Service accepted (or
 // scheduled); Twilio sends no callback for that first status. Then come
 // sending and sent, and at last one of delivered, undelivered or failed
-// (read and canceled are final too, for channels that have them).
+// (read, canceled and partially_delivered are final too, for the channels
+// and features that have them).
 const (
 	StatusAccepted           MessageStatus = "accepted"            // a Messaging Service took it and picks a sender
 	StatusScheduled          MessageStatus = "scheduled"           // waits for its send time
@@ -29,10 +34,10 @@ const (
 )
 
 // Final reports whether no later status can follow: delivered,
-// undelivered, failed, read or canceled.
+// undelivered, failed, read, canceled or partially_delivered.
 func (s MessageStatus) Final() bool {
 	switch s {
-	case StatusDelivered, StatusUndelivered, StatusFailed, StatusRead, StatusCanceled:
+	case StatusDelivered, StatusUndelivered, StatusFailed, StatusRead, StatusCanceled, StatusPartiallyDelivered:
 		return true
 	}
 	return false
@@ -170,4 +175,48 @@ func ErrorMeaning(code int) string {
 		return m
 	}
 	return "Twilio error " + strconv.Itoa(code) + " (see https://www.twilio.com/docs/api/errors/" + strconv.Itoa(code) + ")"
+}
+
+// DeliveryStatus converts s for notify.StatusRecorder: accepted,
+// scheduled, queued and sending are notify.DeliveryQueued; sent is
+// DeliverySent; delivered and read are DeliveryDelivered; undelivered and
+// partially_delivered are DeliveryUndelivered; failed and canceled are
+// DeliveryFailed. An unknown status has no State.
+func (s Status) DeliveryStatus() notify.DeliveryStatus {
+	d := notify.DeliveryStatus{ProviderID: s.MessageSID, Reason: s.Meaning(), At: s.Received}
+	if s.ErrorCode != 0 {
+		d.ErrorCode = strconv.Itoa(s.ErrorCode)
+	}
+	switch s.Status {
+	case StatusAccepted, StatusScheduled, StatusQueued, StatusSending:
+		d.State = notify.DeliveryQueued
+	case StatusSent:
+		d.State = notify.DeliverySent
+	case StatusDelivered, StatusRead:
+		d.State = notify.DeliveryDelivered
+	case StatusUndelivered, StatusPartiallyDelivered:
+		d.State = notify.DeliveryUndelivered
+	case StatusFailed, StatusCanceled:
+		d.State = notify.DeliveryFailed
+	}
+	return d
+}
+
+// RecordStatus returns a StatusHandlerConfig.OnStatus that records each
+// status in rec (an outbox that implements notify.StatusRecorder) under
+// the message's key. A status without a key (a message sent outside the
+// outbox, such as SendTest's) or of an unknown kind is skipped, and so is
+// one whose key the outbox no longer holds: Twilio would only retry it in
+// vain. Other errors reach the handler, which answers 500.
+func RecordStatus(rec notify.StatusRecorder) func(context.Context, Status) error {
+	return func(ctx context.Context, st Status) error {
+		d := st.DeliveryStatus()
+		if st.Key == "" || d.State == "" {
+			return nil
+		}
+		if err := rec.RecordStatus(ctx, st.Key, d); err != nil && !errors.Is(err, notify.ErrUnknownMessage) {
+			return err
+		}
+		return nil
+	}
 }
