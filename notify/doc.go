@@ -75,6 +75,22 @@
 // claimed and sent again with the same key, so a receiver can drop the
 // duplicate.
 //
+// # Send limits against SMS pumping
+//
+// Bots that make a site text codes to premium ranges it pays for ("SMS
+// pumping", toll fraud) are stopped by a Limiter in Config.Limiter. It
+// refuses, before anything is sent or queued, SMS to countries not in
+// LimiterConfig.AllowedCountries (and always to the non-geographic
+// satellite and premium codes unless listed), and beyond 5 an hour per
+// number, 100 an hour per country and 500 an hour in all by default. A
+// refusal is a permanent *LimitError whose UserMessage the host can show
+// ("Too many codes to this number; try again in 12 minutes."); Refusals
+// counts them for an admin. CountryOf tells the country of a number from
+// the ITU's calling codes, telling the countries of +1 and +7 apart. The
+// counts live in a RateCounter that all of the host's instances share:
+// MemoryRateCounter for one process, the host's database otherwise
+// (notifytest.TestRateCounter is the suite it must pass).
+//
 // # Delivery status
 //
 // A transport that succeeded only handed the message to its provider. An
@@ -92,6 +108,6 @@
 // error (a transport error that echoes it is redacted) or in a printed
 // value. Logs carry the kind, recipient, key and attempt, never a body.
 //
-// Look next at Notifier, Config, Outbox, Deliverer and the notifytest
-// package.
+// Look next at Notifier, Config, Outbox, Deliverer, Limiter and the
+// notifytest package.
 package notify
