@@ -57,14 +57,19 @@ const (
 )
 
 // DefaultMaxWebhookBody bounds the body a StatusHandler reads. Twilio's
-// status callbacks are well under 2 KiB.
-const DefaultMaxWebhookBody = 64 << 10
+// status callbacks are well under 2 KiB; the bound keeps the cost of a
+// hostile request (parsing, sorting and a few HMACs over the body) under
+// a millisecond.
+const DefaultMaxWebhookBody = 16 << 10
 
-// maxSettingsHeader and maxSignature bound what is parsed before any
-// HMAC is computed: a SHA-256 signature is 44 base64 characters.
+// maxSettingsHeader, maxSignature and maxParams bound what is parsed
+// before any HMAC is computed: a SHA-256 signature is 44 base64
+// characters, and a status callback has about 15 parameters (an inbound
+// message webhook about 40).
 const (
 	maxSettingsHeader = 512
 	maxSignature      = 128
+	maxParams         = 256
 )
 
 // Sentinels for errors.Is on a *WebhookError.
@@ -351,6 +356,9 @@ func (h *StatusHandler) verify(req webhookRequest) (Status, error) {
 	if h.query != "" && req.query != h.query && !strings.HasPrefix(req.query, h.query+"&") {
 		return Status{}, refuse(ErrSignature, http.StatusForbidden, "the query does not begin with the configured URL's query")
 	}
+	if strings.Count(req.query, "&") >= maxParams {
+		return Status{}, refuse(ErrWebhookBody, http.StatusBadRequest, "more than %d query parameters", maxParams)
+	}
 	query, err := url.ParseQuery(req.query)
 	if err != nil {
 		return Status{}, refuse(ErrWebhookBody, http.StatusBadRequest, "malformed query: %v", err)
@@ -502,6 +510,9 @@ func bodyParams(req webhookRequest, query url.Values) (params url.Values, jsonBo
 	default:
 		return nil, false, refuse(ErrWebhookBody, http.StatusUnsupportedMediaType, "content type %s; Twilio posts application/x-www-form-urlencoded", quoteInput(req.contentType))
 	}
+	if bytes.Count(req.body, []byte("&")) >= maxParams {
+		return nil, false, refuse(ErrWebhookBody, http.StatusBadRequest, "more than %d form parameters", maxParams)
+	}
 	params, err = url.ParseQuery(string(req.body))
 	if err != nil {
 		return nil, false, refuse(ErrWebhookBody, http.StatusBadRequest, "malformed form: %v", err)
@@ -513,6 +524,7 @@ func bodyParams(req webhookRequest, query url.Values) (params url.Values, jsonBo
 // the public URL as configured and with its default port toggled (Twilio
 // has signed both forms), and compares in constant time.
 func (h *StatusHandler) signatureMatches(sig []byte, keys []signingKey, rawQuery string, params url.Values) bool {
+	signed := canonicalParams(params)
 	ok := false
 	for _, host := range hostForms(h.scheme, h.host) {
 		full := h.scheme + "://" + host + h.path
@@ -520,7 +532,7 @@ func (h *StatusHandler) signatureMatches(sig []byte, keys []signingKey, rawQuery
 			full += "?" + rawQuery
 		}
 		for _, k := range keys {
-			mac, err := computeMAC(k.alg, k.secret, full, params)
+			mac, err := computeMAC(k.alg, k.secret, full, signed)
 			// No early return: every candidate costs the same.
 			ok = err == nil && hmac.Equal(mac, sig) || ok
 		}
@@ -552,14 +564,14 @@ func hostForms(scheme, host string) []string {
 // the computation StatusHandler checks, for tests and fakes such as
 // twiliotest.
 func Signature(alg Algorithm, key integrations.Secret, fullURL string, params url.Values) (string, error) {
-	mac, err := computeMAC(alg, key, fullURL, params)
+	mac, err := computeMAC(alg, key, fullURL, canonicalParams(params))
 	if err != nil {
 		return "", err
 	}
 	return base64.StdEncoding.EncodeToString(mac), nil
 }
 
-func computeMAC(alg Algorithm, key integrations.Secret, fullURL string, params url.Values) ([]byte, error) {
+func computeMAC(alg Algorithm, key integrations.Secret, fullURL string, signedParams []byte) ([]byte, error) {
 	var newHash func() hash.Hash
 	switch alg {
 	case HMACSHA1:
@@ -571,11 +583,24 @@ func computeMAC(alg Algorithm, key integrations.Secret, fullURL string, params u
 	}
 	m := hmac.New(newHash, []byte(key.Reveal()))
 	io.WriteString(m, fullURL)
+	m.Write(signedParams)
+	return m.Sum(nil), nil
+}
+
+// canonicalParams is what the signature covers after the URL: each
+// parameter's name and value, sorted by name, then value, without
+// separators.
+func canonicalParams(params url.Values) []byte {
 	names := make([]string, 0, len(params))
-	for name := range params {
+	size := 0
+	for name, values := range params {
 		names = append(names, name)
+		for _, v := range values {
+			size += len(name) + len(v)
+		}
 	}
 	slices.Sort(names)
+	out := make([]byte, 0, size)
 	for _, name := range names {
 		values := params[name]
 		if len(values) > 1 {
@@ -583,11 +608,11 @@ func computeMAC(alg Algorithm, key integrations.Secret, fullURL string, params u
 			slices.Sort(values)
 		}
 		for _, v := range values {
-			io.WriteString(m, name)
-			io.WriteString(m, v)
+			out = append(out, name...)
+			out = append(out, v...)
 		}
 	}
-	return m.Sum(nil), nil
+	return out
 }
 
 // jsonFields reads a JSON object's string and number members as fields;

@@ -287,6 +287,13 @@ func TestStatusHandler(t *testing.T) {
 		{name: "body too large", cb: callback{params: func() url.Values { v := statusParams("sent", 0); v.Set("Pad", strings.Repeat("x", 5000)); return v }()}, status: 413, err: twilio.ErrWebhookBody},
 		{name: "wrong content type", cb: callback{contentType: "text/plain"}, status: 415, err: twilio.ErrWebhookBody},
 		{name: "status twice", cb: callback{params: twice}, status: 400, err: twilio.ErrWebhookBody},
+		{name: "too many parameters", cb: callback{params: func() url.Values {
+			v := statusParams("sent", 0)
+			for i := range 300 {
+				v.Set("P"+strconv.Itoa(i), "x")
+			}
+			return v
+		}()}, status: 400, err: twilio.ErrWebhookBody},
 		{name: "not a message SID", cb: callback{params: func() url.Values {
 			v := statusParams("sent", 0)
 			v.Set("MessageSid", "CA123")
@@ -428,4 +435,41 @@ func TestErrorMeaning(t *testing.T) {
 		assert.NotContains(t, m, "see https://", "code %d has its own words", code)
 	}
 	assert.Contains(t, twilio.ErrorMeaning(12345), "https://www.twilio.com/docs/api/errors/12345")
+}
+
+// BenchmarkStatusHandler measures a genuine callback and the worst a
+// stranger can send: a full-size body of tiny parameters, refused.
+func BenchmarkStatusHandler(b *testing.B) {
+	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
+		URL: publicURL, AuthToken: token, PreviousAuthToken: oldToken, PreviousAuthTokenExpires: time.Now().Add(time.Hour),
+		OnStatus: func(context.Context, twilio.Status) error { return nil },
+	})
+	require.NoError(b, err)
+	form := statusParams("delivered", 0)
+	u := publicURL + "&notify_key=k1"
+	sig, _ := twilio.Signature(twilio.HMACSHA1, token, u, form)
+	for _, bc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"genuine", form.Encode(), http.StatusNoContent},
+		// 255 parameters in 16 KiB: parsed, sorted and hashed, refused.
+		{"hostile 16KiB, 255 parameters", strings.Repeat("a="+strings.Repeat("b", 60)+"&", 255), http.StatusForbidden},
+		// Too many parameters: refused before parsing.
+		{"hostile 16KiB, 4k parameters", strings.Repeat("a=b&", twilio.DefaultMaxWebhookBody/4), http.StatusBadRequest},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/twilio/status?tenant=7&notify_key=k1", strings.NewReader(bc.body))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set(twilio.SignatureHeader, sig)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != bc.want {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
 }
