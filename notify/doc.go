@@ -75,12 +75,39 @@
 // claimed and sent again with the same key, so a receiver can drop the
 // duplicate.
 //
+// # Send limits against SMS pumping
+//
+// Bots that make a site text codes to premium ranges it pays for ("SMS
+// pumping", toll fraud) are stopped by a Limiter in Config.Limiter. It
+// refuses, before anything is sent or queued, SMS to countries not in
+// LimiterConfig.AllowedCountries (and always to the non-geographic
+// satellite and premium codes unless listed), and beyond 5 an hour per
+// number, 100 an hour per country and 500 an hour in all by default. A
+// refusal is a permanent *LimitError whose UserMessage the host can show
+// ("Too many codes to this number; try again in 12 minutes."); Refusals
+// counts them for an admin. CountryOf tells the country of a number from
+// the ITU's calling codes, telling the countries of +1 and +7 apart. The
+// counts live in a RateCounter that all of the host's instances share:
+// MemoryRateCounter for one process, the host's database otherwise
+// (notifytest.TestRateCounter is the suite it must pass).
+//
+// # Delivery status
+//
+// A transport that succeeded only handed the message to its provider. An
+// Outbox that also implements StatusRecorder keeps what the provider
+// reports later (queued, sent, delivered, undelivered or failed, with the
+// provider's ID and error code), so an admin can see which two-factor
+// codes never arrived. For Twilio, twilio.StatusHandler receives the
+// reports and twilio.RecordStatus(outbox) records them; the callback URL
+// carries the message's key, so nothing else links Twilio's message to
+// the outbox.
+//
 // # Secrets
 //
 // A two-factor code is a Secret: it never appears in a log line, in an
 // error (a transport error that echoes it is redacted) or in a printed
 // value. Logs carry the kind, recipient, key and attempt, never a body.
 //
-// Look next at Notifier, Config, Outbox, Deliverer and the notifytest
-// package.
+// Look next at Notifier, Config, Outbox, Deliverer, Limiter and the
+// notifytest package.
 package notify

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing/fstest"
 	"time"
@@ -123,4 +124,33 @@ func ExampleConfig_templates() {
 	// Output:
 	// Acme code: 493817
 	// notify: templates of kind two_factor_code fail on sample data: template: two_factor_code.txt:1:2: executing "two_factor_code.txt" at <.Cod>: can't evaluate field Cod in type notify.TwoFactorCode
+}
+
+// A Limiter refuses SMS beyond its limits, against SMS pumping; the
+// Notifier applies it to every SMS kind.
+func ExampleNewLimiter() {
+	limiter, err := notify.NewLimiter(notify.LimiterConfig{
+		AllowedCountries: []string{"US", "CA", "GB"}, // your users' countries
+		// PerNumber 5/h, PerCountry 100/h, Overall 500/h: zero means default.
+		// Counter: a shared one when the host runs several instances.
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	n, _ := notify.New(notify.Config{SMSSender: &notifytest.SMSSender{}, Limiter: limiter})
+	ctx := context.Background()
+	for range 5 {
+		_ = n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "123456", ExpiresIn: 10 * time.Minute}, "+14155550100")
+	}
+	err = n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "123456", ExpiresIn: 10 * time.Minute}, "+14155550100")
+	var le *notify.LimitError
+	fmt.Println(errors.As(err, &le), le.Scope, errors.Is(err, notify.ErrSendLimit))
+
+	err = n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "123456", ExpiresIn: 10 * time.Minute}, "+18765550100")
+	errors.As(err, &le)
+	fmt.Println(le.Region, le.UserMessage())
+	// Output:
+	// true number true
+	// JM Text messages to this country are not available; use a number from another country.
 }

@@ -26,6 +26,10 @@ type Config struct {
 	// SMSSender sends SMS kinds when there is no Outbox, such as a
 	// *twilio.Client.
 	SMSSender SMSSender
+	// Limiter, when set, checks every SMS before it is sent or queued:
+	// a refused one fails with a *LimitError (see NewLimiter). Default:
+	// no limits.
+	Limiter *Limiter
 	// Outbox, when set, receives every rendered message and the methods
 	// return once it is stored; a Deliverer sends it. Mailer, SMSSender
 	// and Retry are then unused.
@@ -62,6 +66,7 @@ type Notifier struct {
 	mailer    Mailer
 	sms       SMSSender
 	outbox    Outbox
+	limiter   *Limiter
 	templates *templates
 	retry     RetryPolicy
 	now       func() time.Time
@@ -88,6 +93,7 @@ func New(cfg Config) (*Notifier, error) {
 		mailer:    cfg.Mailer,
 		sms:       cfg.SMSSender,
 		outbox:    cfg.Outbox,
+		limiter:   cfg.Limiter,
 		templates: t,
 		retry:     cfg.Retry.withDefaults(DefaultRetryPolicy()),
 		now:       cfg.Now,
@@ -159,6 +165,7 @@ func (n *Notifier) Notify(ctx context.Context, d Data, to ...string) error {
 	if err != nil {
 		return err
 	}
+	msgs, errs = n.applyLimits(ctx, msgs, errs)
 	if n.outbox != nil {
 		if len(msgs) > 0 {
 			if err := n.outbox.Enqueue(ctx, msgs); err != nil {

@@ -42,7 +42,9 @@ type Config struct {
 	// Default: silent.
 	Logger *slog.Logger
 	// StatusCallback is a URL Twilio calls as the message's delivery status
-	// changes; sent as the StatusCallback field when set. Default: none.
+	// changes; sent as the StatusCallback field when set, with the
+	// message's key added as CallbackKeyParam (see StatusHandler).
+	// Default: none.
 	StatusCallback string
 	// MaxAttempts bounds the requests per message, the first included.
 	// Default: DefaultMaxAttempts; 1 disables retries.
@@ -226,7 +228,7 @@ func (c *Client) form(msg notify.SMS) string {
 		v.Set("From", c.settings.FromNumber)
 	}
 	if c.cfg.StatusCallback != "" {
-		v.Set("StatusCallback", c.cfg.StatusCallback)
+		v.Set("StatusCallback", statusCallbackURL(c.cfg.StatusCallback, msg.Key))
 	}
 	return v.Encode()
 }

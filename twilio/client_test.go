@@ -82,7 +82,7 @@ func TestSendSuccess(t *testing.T) {
 	assert.Equal(t, recipient, m.To)
 	assert.Equal(t, twiliotest.FromNumber, m.From)
 	assert.Equal(t, "Your code is 870215", m.Body)
-	assert.Equal(t, "https://app.example.com/twilio/status?x=1", m.StatusCallback)
+	assert.Equal(t, "https://app.example.com/twilio/status?x=1&notify_key=key-1", m.StatusCallback)
 	assert.Equal(t, twiliotest.AccountSID, m.Username)
 	assert.Empty(t, m.MessagingServiceSID)
 	assert.True(t, strings.HasPrefix(m.UserAgent, "siteadmin-integrations/"), m.UserAgent)

@@ -26,6 +26,29 @@
 // Config.RetryAmbiguous to retry them anyway. Temporary() on the errors
 // tells the notify package what it may retry later.
 //
+// # Delivery status
+//
+// Twilio accepting a message is not the handset receiving it. Set
+// Config.StatusCallback to a public URL of the host, and Twilio posts the
+// message's status there as it changes (sent, then delivered,
+// undelivered or failed, with an error code such as 30003 for a phone
+// that is off). The Client adds the message's idempotency key to that URL
+// (CallbackKeyParam), so each callback names the outbox message it is
+// about. A StatusHandler, mounted at that URL, verifies each callback
+// exactly as Twilio signs it (HMAC-SHA1 with the auth token over the
+// public URL and the sorted POST parameters; HMAC-SHA256 or HMAC-SHA1
+// with a shared key when a Webhooks Rule names one; a bodySHA256 query
+// parameter for a JSON body), accepts the previous auth token until a
+// given time during a rotation, refuses everything else with 403, and
+// hands the host a Status with a plain-words Meaning:
+//
+//	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
+//		URL:       "https://app.example.com/twilio/status", // = Config.StatusCallback
+//		AuthToken: settings.AuthToken,
+//		OnStatus:  twilio.RecordStatus(outbox), // a notify.StatusRecorder
+//	})
+//	mux.Handle("POST /twilio/status", h)
+//
 // CountSegments tells how many SMS a body costs; ValidateMessage and
 // ValidateE164 check a message before it goes out. For tests, package
 // twiliotest runs a fake of the Messages API on loopback.

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/twilio"
@@ -94,4 +98,46 @@ func ExampleCountSegments() {
 	// Output:
 	// {GSM-7 19 1}
 	// {UCS-2 27 1}
+}
+
+// A StatusHandler verifies Twilio's status callbacks and hands the host
+// each message's status. Mount it at the URL given as
+// Config.StatusCallback; here a callback is signed as Twilio signs it.
+func ExampleNewStatusHandler() {
+	const public = "https://app.example.com/twilio/status"
+	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
+		URL:       public,
+		AuthToken: "the-account-auth-token",
+		OnStatus: func(ctx context.Context, st twilio.Status) error {
+			fmt.Println(st.Key, st.Status, st.ErrorCode, st.Meaning())
+			return nil // or record it in the outbox
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	form := url.Values{
+		"MessageSid":    {"SM0123456789abcdef0123456789abcdef"},
+		"MessageStatus": {"undelivered"},
+		"ErrorCode":     {"30006"},
+	}
+	callback := public + "?notify_key=two_factor_code.7f3a.1" // as the Client sent it
+	sig, _ := twilio.Signature(twilio.HMACSHA1, "the-account-auth-token", callback, form)
+	r := httptest.NewRequest(http.MethodPost, callback, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set(twilio.SignatureHeader, sig)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code)
+
+	r.Header.Set(twilio.SignatureHeader, "forged+signature+AAAAAAAAAA=")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code)
+	// Output:
+	// two_factor_code.7f3a.1 undelivered 30006 the number is a landline or on a network this sender cannot reach; the user needs a mobile number
+	// 204
+	// 403
 }

@@ -36,12 +36,15 @@ type Record struct {
 	Due time.Time
 	// LastFailure is the Reason of the latest MarkFailed.
 	LastFailure string
+	// Delivery is the provider's latest report about the message, from
+	// RecordStatus; its zero value means none yet.
+	Delivery notify.DeliveryStatus
 	// seq is the enqueue order, the tie-breaker between equal due times.
 	seq int
 }
 
-// Outbox is an in-memory notify.Outbox with the semantics a SQL one
-// would have: claims are exclusive while their lease lasts, a lease
+// Outbox is an in-memory notify.Outbox (and notify.StatusRecorder) with
+// the semantics a SQL one would have: claims are exclusive while their lease lasts, a lease
 // expires by the clock (so a crashed claimer's messages come back),
 // delivered and dead messages are final, and a late MarkFailed from an
 // expired claim is ignored. Every method returns ctx.Err() first if ctx
@@ -178,6 +181,29 @@ func (o *Outbox) MarkFailed(ctx context.Context, m notify.Message, f notify.Fail
 		r.State, r.Due = Pending, f.RetryAt
 	}
 	o.signal()
+	return nil
+}
+
+// RecordStatus implements notify.StatusRecorder: it keeps st as the
+// message's Delivery when st supersedes the one it has, whatever the
+// message's state.
+func (o *Outbox) RecordStatus(ctx context.Context, key string, st notify.DeliveryStatus) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if st.State.Rank() == 0 {
+		return fmt.Errorf("notifytest: RecordStatus: unknown delivery state %q", st.State)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.records[key]
+	if !ok {
+		return fmt.Errorf("notifytest: %w: %q", notify.ErrUnknownMessage, key)
+	}
+	if st.Supersedes(r.Delivery) {
+		r.Delivery = st
+		o.signal()
+	}
 	return nil
 }
 

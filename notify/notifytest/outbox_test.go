@@ -247,3 +247,30 @@ func TestMessageRoundTripsJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, m, back, "a SQL outbox can store a Message as JSON")
 }
+
+func TestOutboxRecordStatus(t *testing.T) {
+	t.Parallel()
+	o, _ := newOutbox(t, "k1")
+	ctx := t.Context()
+	at := func(d time.Duration) time.Time { return epoch.Add(d) }
+	sent := notify.DeliveryStatus{State: notify.DeliverySent, ProviderID: "SM1", At: at(1)}
+	undelivered := notify.DeliveryStatus{State: notify.DeliveryUndelivered, ProviderID: "SM1", ErrorCode: "30003", Reason: "phone off", At: at(2)}
+
+	// A report may come before the Deliverer acknowledges the send.
+	require.NoError(t, o.RecordStatus(ctx, "k1", sent))
+	r, _ := o.Record("k1")
+	assert.Equal(t, sent, r.Delivery)
+	assert.Equal(t, notifytest.Pending, r.State, "the outbox state is the Deliverer's")
+
+	require.NoError(t, o.RecordStatus(ctx, "k1", undelivered))
+	require.NoError(t, o.RecordStatus(ctx, "k1", notify.DeliveryStatus{State: notify.DeliverySent, At: at(3)}), "a late report")
+	require.NoError(t, o.RecordStatus(ctx, "k1", notify.DeliveryStatus{State: notify.DeliveryDelivered, At: at(4)}), "a second final report")
+	r, _ = o.Record("k1")
+	assert.Equal(t, undelivered, r.Delivery, "the first final status stays")
+
+	assert.ErrorIs(t, o.RecordStatus(ctx, "nope", sent), notify.ErrUnknownMessage)
+	assert.ErrorContains(t, o.RecordStatus(ctx, "k1", notify.DeliveryStatus{State: "lost"}), "unknown delivery state")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, o.RecordStatus(cancelled, "k1", sent), context.Canceled)
+}

@@ -3,6 +3,8 @@ package twiliotest_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/siteadmin/integrations/notify"
@@ -47,4 +49,32 @@ func Example_magicNumbers() {
 	// 21211
 	// 21608
 	// 21610
+}
+
+// Status callbacks: the fake posts them, signed, to the StatusCallback
+// URL, so a host can test its handler end to end.
+func ExampleServer_SetOutcome() {
+	srv := twiliotest.NewServer()
+	defer srv.Close()
+	srv.SetOutcome("+14155550100", twiliotest.Undelivered(twilio.CodeUnreachable))
+
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	h, _ := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
+		URL:       app.URL + "/twilio/status",
+		AuthToken: twiliotest.AuthToken,
+		OnStatus: func(_ context.Context, st twilio.Status) error {
+			fmt.Println(st.Key, st.Status, st.ErrorCode)
+			return nil
+		},
+	})
+	mux.Handle("POST /twilio/status", h)
+
+	client, _ := twilio.New(srv.Settings(), twilio.Config{StatusCallback: app.URL + "/twilio/status"})
+	_ = client.SendSMS(context.Background(), notify.SMS{To: "+14155550100", Body: "Your code is 123456", Key: "k1"})
+	_ = srv.Flush(context.Background())
+	// Output:
+	// k1 sent 0
+	// k1 undelivered 30003
 }

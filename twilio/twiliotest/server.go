@@ -98,6 +98,7 @@ type Server struct {
 	messages []Message
 	requests int
 	seq      int
+	cb       callbacks
 }
 
 // NewServer starts a fake on a loopback port. Close it when done.
@@ -108,8 +109,12 @@ func NewServer() *Server {
 	return s
 }
 
-// Close shuts the server down, ending any request still waiting in Slow.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down, ending any request still waiting in Slow
+// and any status callback still under way.
+func (s *Server) Close() {
+	s.srv.Close()
+	s.stopCallbacks()
+}
 
 // Settings returns enabled settings that send to this server with
 // AccountSID, AuthToken and FromNumber.
@@ -376,6 +381,7 @@ func (s *Server) accept(w http.ResponseWriter, m Message) {
 	s.seq++
 	m.SID = fmt.Sprintf("SM%032x", s.seq)
 	s.messages = append(s.messages, m)
+	s.startCallbacks(m)
 	s.mu.Unlock()
 
 	status := "queued"
