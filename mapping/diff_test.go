@@ -74,10 +74,10 @@ func TestDiffString(t *testing.T) {
 		`The username changes from "a" to "b": the username attribute asserts it.`,
 		`Site admin access is granted: the team attribute carries the site-admin role.`,
 		`The user is no longer a service account: the service-account attribute is absent, so its tokens expire again.`,
-		`Joins team "dev" of organization "acme" (ID t1): the value "g1" matches its SSO Team ID.`,
-		`Leaves team "ops" of organization "acme" (ID t2): no asserted value matches its name or SSO Team ID.`,
+		`Joins team "dev" of organization "acme" (ID t1): the value "g1" is its SSO Team ID.`,
+		`Leaves team "ops" of organization "acme" (ID t2): no asserted value is its name or SSO Team ID (for an owners team: its SAML Role ID).`,
 		`Stays in owners team "owners" of organization "acme" (ID t3): the user is its last member`,
-		`The MemberOf value "qa" is ignored: no team has that name or SSO Team ID, and teams are never created.`,
+		`The MemberOf value "qa" is ignored: it is no team's name or SSO Team ID, nor an owners team's SAML Role ID, and teams are never created.`,
 		`Warning: d.`,
 	} {
 		assert.Contains(t, got, want)
@@ -85,6 +85,74 @@ func TestDiffString(t *testing.T) {
 	assert.Equal(t, "Nothing changes.\n", mapping.Diff{User: "u1"}.String())
 	assert.True(t, strings.HasPrefix(mapping.Diff{User: "u", Warnings: []mapping.Warning{{Code: "x", Detail: "y"}}}.String(), "Nothing changes.\nWarning: y."))
 	assert.Contains(t, mapping.Diff{NewUser: true}.String(), "A new user is created.")
+}
+
+// Each key is named with the reference's term for its case: an owners
+// team's SAML Role ID, every other team's SSO Team ID; and a username's
+// line says why it was kept or derived.
+func TestDiffStringWording(t *testing.T) {
+	t.Parallel()
+	taken := mapping.IgnoredValue{Attribute: "Username", Value: "bob", Reason: mapping.ReasonUsernameTaken}
+	invalid := mapping.IgnoredValue{Attribute: "login", Value: "-x", Reason: mapping.ReasonUsernameInvalid}
+	derived := &mapping.StringChange{To: "alice", Reason: mapping.ReasonEmailDefault}
+	for _, tc := range []struct {
+		name string
+		diff mapping.Diff
+		want []string // the whole String, line by line
+	}{{
+		name: "owners team joined by its SAML Role ID",
+		diff: mapping.Diff{User: "u1", Add: []mapping.TeamAdd{{Team: "t0", Org: "acme", Name: "owners", MatchedBy: mapping.MatchOwnersRoleID, Value: "acme-owners"}}},
+		want: []string{`Joins owners team "owners" of organization "acme" (ID t0): the value "acme-owners" is its SAML Role ID.`},
+	}, {
+		name: "other teams by name and by SSO Team ID",
+		diff: mapping.Diff{User: "u1", Add: []mapping.TeamAdd{
+			{Team: "t1", Org: "acme", Name: "dev", MatchedBy: mapping.MatchName, Value: "dev"},
+			{Team: "t2", Org: "acme", Name: "ops", MatchedBy: mapping.MatchSSOTeamID, Value: "g-ops"},
+		}},
+		want: []string{
+			`Joins team "dev" of organization "acme" (ID t1): the value "dev" is its name.`,
+			`Joins team "ops" of organization "acme" (ID t2): the value "g-ops" is its SSO Team ID.`,
+		},
+	}, {
+		name: "an owners team's name is not its key",
+		diff: mapping.Diff{User: "u1", Ignored: []mapping.IgnoredValue{{Attribute: "MemberOf", Value: "owners", Reason: mapping.ReasonOwnersUnmanaged}}},
+		want: []string{"Nothing changes.", `The MemberOf value "owners" is ignored: it is the name of an owners team, which team sync joins only by its SAML Role ID.`},
+	}, {
+		name: "derived username with the taken value on the same line",
+		diff: mapping.Diff{NewUser: true, Username: derived, Ignored: []mapping.IgnoredValue{{Attribute: "MemberOf", Value: "qa", Reason: mapping.ReasonUnknownTeam}, taken}},
+		want: []string{
+			"A new user is created.",
+			`The username is "alice", derived from the email address, because the Username value "bob" is taken by another user.`,
+			`The MemberOf value "qa" is ignored: it is no team's name or SSO Team ID, nor an owners team's SAML Role ID, and teams are never created.`,
+		},
+	}, {
+		name: "derived username with the invalid value on the same line",
+		diff: mapping.Diff{NewUser: true, Username: derived, Ignored: []mapping.IgnoredValue{invalid}},
+		want: []string{
+			"A new user is created.",
+			`The username is "alice", derived from the email address, because the login value "-x" is not a valid username.`,
+		},
+	}, {
+		name: "derived username without an asserted one",
+		diff: mapping.Diff{NewUser: true, Username: derived},
+		want: []string{"A new user is created.", `The username is "alice", derived from the email address, as the assertion carries no username.`},
+	}, {
+		name: "kept username, first among the lines",
+		diff: mapping.Diff{User: "u1", Add: fullDiff().Add, Ignored: []mapping.IgnoredValue{taken}},
+		want: []string{
+			`The username stays as it is: the Username value "bob" is taken by another user.`,
+			`Joins team "dev" of organization "acme" (ID t1): the value "g1" is its SSO Team ID.`,
+		},
+	}, {
+		name: "kept username alone changes nothing",
+		diff: mapping.Diff{User: "u1", Ignored: []mapping.IgnoredValue{invalid}},
+		want: []string{"Nothing changes.", `The username stays as it is: the login value "-x" is not a valid username.`},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, strings.Join(tc.want, "\n")+"\n", tc.diff.String())
+		})
+	}
 }
 
 func TestDiffEmpty(t *testing.T) {

@@ -32,9 +32,9 @@ func ExampleConfig_Plan() {
 	// Output:
 	// The username changes from "alice" to "alice.w": the username attribute asserts it.
 	// Site admin access is granted: the team attribute carries the site-admin role.
-	// Joins team "ops" of organization "acme" (ID t2): the value "0f4c-ops" matches its SSO Team ID.
-	// Leaves team "dev" of organization "acme" (ID t1): no asserted value matches its name or SSO Team ID.
-	// The MemberOf value "qa" is ignored: no team has that name or SSO Team ID, and teams are never created.
+	// Joins team "ops" of organization "acme" (ID t2): the value "0f4c-ops" is its SSO Team ID.
+	// Leaves team "dev" of organization "acme" (ID t1): no asserted value is its name or SSO Team ID (for an owners team: its SAML Role ID).
+	// The MemberOf value "qa" is ignored: it is no team's name or SSO Team ID, nor an owners team's SAML Role ID, and teams are never created.
 }
 
 // Sync plans and applies in one transaction of the host's Store, here the

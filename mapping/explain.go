@@ -17,8 +17,14 @@ func (d Diff) String() string {
 	if d.NewUser {
 		line("A new user is created.")
 	}
-	if c := d.Username; c != nil {
-		line("%s", explainUsername(c, d.NewUser))
+	// The username's line carries its own reason: an ignored Username
+	// value is told there, not among the other ignored values.
+	usernameValue := ignoredUsername(d.Ignored)
+	switch {
+	case d.Username != nil:
+		line("%s", explainUsername(d.Username, d.NewUser, usernameValue))
+	case usernameValue != nil:
+		line("The username stays as it is: %s.", whyUsernameIgnored(*usernameValue))
 	}
 	if c := d.SiteAdmin; c != nil {
 		line("%s", explainSiteAdmin(c))
@@ -27,16 +33,20 @@ func (d Diff) String() string {
 		line("%s", explainServiceAccount(c))
 	}
 	for _, a := range d.Add {
-		line("Joins team %s: the value %q matches %s.", teamRef(a.Name, a.Org, a.Team), a.Value, matchWhat(a.MatchedBy))
+		line("%s", explainAdd(a))
 	}
 	for _, r := range d.Remove {
-		line("Leaves team %s: no asserted value matches its name or SSO Team ID.", teamRef(r.Name, r.Org, r.Team))
+		// A removal does not say whether the team is an owners team (its
+		// JSON is fixed), so the sentence names both keys.
+		line("Leaves team %s: no asserted value is its name or SSO Team ID (for an owners team: its SAML Role ID).", teamRef(r.Name, r.Org, r.Team))
 	}
 	for _, r := range d.Blocked {
 		line("Stays in owners team %s: the user is its last member, and removing them would leave the organization without owners.", teamRef(r.Name, r.Org, r.Team))
 	}
-	for _, v := range d.Ignored {
-		line("%s", explainIgnored(v, d.NewUser))
+	for i := range d.Ignored {
+		if &d.Ignored[i] != usernameValue {
+			line("%s", explainIgnored(d.Ignored[i]))
+		}
 	}
 	for _, w := range d.Warnings {
 		line("Warning: %s.", strings.TrimSuffix(w.Detail, "."))
@@ -54,19 +64,43 @@ func teamRef(name, org, id string) string {
 	return fmt.Sprintf("%q of organization %q (ID %s)", name, org, id)
 }
 
-func matchWhat(m Match) string {
-	switch m {
+// explainAdd names the key a value matched with the reference's term for
+// it: the SAML Role ID for an owners team (set on its owners team page),
+// the SSO Team ID for every other team.
+func explainAdd(a TeamAdd) string {
+	ref := teamRef(a.Name, a.Org, a.Team)
+	switch a.MatchedBy {
 	case MatchName:
-		return "its name"
+		return fmt.Sprintf("Joins team %s: the value %q is its name.", ref, a.Value)
 	case MatchSSOTeamID:
-		return "its SSO Team ID"
+		return fmt.Sprintf("Joins team %s: the value %q is its SSO Team ID.", ref, a.Value)
 	case MatchOwnersRoleID:
-		return "its SAML Role ID (it is the owners team)"
+		return fmt.Sprintf("Joins owners team %s: the value %q is its SAML Role ID.", ref, a.Value)
 	}
-	return string(m)
+	return fmt.Sprintf("Joins team %s: the value %q matches it (%s).", ref, a.Value, a.MatchedBy)
 }
 
-func explainUsername(c *StringChange, newUser bool) string {
+// ignoredUsername returns the ignored Username value, or nil. The planner
+// reads only the first value of that attribute, so there is at most one.
+func ignoredUsername(ignored []IgnoredValue) *IgnoredValue {
+	for i, v := range ignored {
+		if v.Reason == ReasonUsernameTaken || v.Reason == ReasonUsernameInvalid {
+			return &ignored[i]
+		}
+	}
+	return nil
+}
+
+func whyUsernameIgnored(v IgnoredValue) string {
+	if v.Reason == ReasonUsernameTaken {
+		return fmt.Sprintf("the %s value %q is taken by another user", v.Attribute, v.Value)
+	}
+	return fmt.Sprintf("the %s value %q is not a valid username", v.Attribute, v.Value)
+}
+
+// explainUsername says what the username becomes and why, on one line;
+// ignored is the Username value that was not used, or nil.
+func explainUsername(c *StringChange, newUser bool, ignored *IgnoredValue) string {
 	subject := fmt.Sprintf("The username changes from %q to %q", c.From, c.To)
 	if newUser {
 		subject = fmt.Sprintf("The username is %q", c.To)
@@ -75,7 +109,10 @@ func explainUsername(c *StringChange, newUser bool) string {
 	case ReasonUsernameAttribute:
 		return subject + ": the username attribute asserts it."
 	case ReasonEmailDefault:
-		return subject + ", derived from the email address."
+		if ignored != nil {
+			return subject + ", derived from the email address, because " + whyUsernameIgnored(*ignored) + "."
+		}
+		return subject + ", derived from the email address, as the assertion carries no username."
 	}
 	return fmt.Sprintf("%s (%s).", subject, c.Reason)
 }
@@ -109,20 +146,15 @@ func explainServiceAccount(c *BoolChange) string {
 	return "The user is no longer a service account: the service-account attribute is not true, so its tokens expire again."
 }
 
-func explainIgnored(v IgnoredValue, newUser bool) string {
-	kept := "The username stays as it is"
-	if newUser {
-		kept = "The default username is used"
-	}
+func explainIgnored(v IgnoredValue) string {
 	switch v.Reason {
 	case ReasonUnknownTeam:
-		return fmt.Sprintf("The %s value %q is ignored: no team has that name or SSO Team ID, and teams are never created.", v.Attribute, v.Value)
+		return fmt.Sprintf("The %s value %q is ignored: it is no team's name or SSO Team ID, nor an owners team's SAML Role ID, and teams are never created.", v.Attribute, v.Value)
 	case ReasonOwnersUnmanaged:
-		return fmt.Sprintf("The %s value %q is ignored: it names an owners team, which sync manages only through its SAML Role ID.", v.Attribute, v.Value)
-	case ReasonUsernameTaken:
-		return fmt.Sprintf("%s: the %s value %q is taken by another user.", kept, v.Attribute, v.Value)
-	case ReasonUsernameInvalid:
-		return fmt.Sprintf("%s: the %s value %q is not a valid username.", kept, v.Attribute, v.Value)
+		return fmt.Sprintf("The %s value %q is ignored: it is the name of an owners team, which team sync joins only by its SAML Role ID.", v.Attribute, v.Value)
+	case ReasonUsernameTaken, ReasonUsernameInvalid:
+		// Only a second ignored Username value gets here; say it anyway.
+		return fmt.Sprintf("The username stays as it is: %s.", whyUsernameIgnored(v))
 	case ReasonInvalidBoolean:
 		return fmt.Sprintf("The %s value %q is not true, false, 1 or 0, so it counts as false.", v.Attribute, v.Value)
 	}

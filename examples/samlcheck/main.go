@@ -17,8 +17,14 @@
 // in the plan file, with the mapping settings of the -mapping file. All
 // inputs share one replay cache, so a response given twice is a replay.
 //
+// With -format text it prints a report for a person instead: the checks
+// marked ✔ and ✘, the assertion, the Diff in sentences and the XML
+// indented. -h describes every flag and the -plan and -mapping files.
+//
 // The exit status is 0 when every input is valid, 1 when any is invalid and
-// 2 on a usage or I/O error.
+// 2 on a usage or I/O error or a configuration problem (error code
+// "idp_metadata_expired": the -idp-metadata file's validUntil has passed,
+// which no response can fix); -h exits 0.
 package main
 
 import (
@@ -35,6 +41,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siteadmin/integrations/mapping"
 	"github.com/siteadmin/integrations/mapping/mappingtest"
 	"github.com/siteadmin/integrations/saml"
 )
@@ -59,6 +66,7 @@ type options struct {
 	now                                          string
 	skew                                         time.Duration
 	planFile, mappingFile                        string
+	format                                       string
 }
 
 // list is a repeatable string flag.
@@ -92,16 +100,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var(&o.spKeys, "sp-key", "SP decryption key(s), PEM `FILE` (RSA, PKCS#1 or PKCS#8; other blocks ignored); repeatable")
 	fs.BoolVar(&o.allowUnsignedCBC, "allow-unsigned-cbc", false, "accept AES-CBC encrypted assertions in unsigned responses")
 	fs.BoolVar(&o.allowLegacyEncryption, "allow-legacy-encryption", false, "accept rsa-1_5 key transport and tripledes-cbc")
-	fs.StringVar(&o.planFile, "plan", "", `directory snapshot JSON `+"`FILE`"+`: add the team sync Diff ("plan")`)
-	fs.StringVar(&o.mappingFile, "mapping", "", "mapping settings JSON `FILE` for -plan (default: the defaults)")
+	fs.StringVar(&o.planFile, "plan", "", `directory snapshot JSON `+"`FILE`"+`: add the team sync Diff ("plan"); see below`)
+	fs.StringVar(&o.mappingFile, "mapping", "", "mapping settings JSON `FILE` for -plan (default: the defaults); see below")
+	fs.StringVar(&o.format, "format", "json", "output `FORMAT`: json (one JSON line per input) or text (a report for a person)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: samlcheck [flags] [FILE ...]\n\nVerifies each SAMLResponse (base64 or XML; standard input without FILE) and prints one JSON line per input.")
+		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, usageFiles)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitValid // the usage is printed; asking for it is no failure
+		}
 		return exitUsage
 	}
-	c, err := newChecker(o)
+	var out writer
+	switch o.format {
+	case "json":
+		out = newJSONWriter(stdout)
+	case "text":
+		out = &textWriter{w: stdout}
+		o.debug = true // the report shows every check and the XML
+	default:
+		fmt.Fprintf(stderr, "samlcheck: -format %q: use json or text\n", o.format)
+		return exitUsage
+	}
+	c, err := newChecker(o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "samlcheck:", err)
 		return exitUsage
@@ -111,26 +135,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		files = []string{"-"}
 	}
 	status := exitValid
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
+	worse := func(s int) {
+		if s > status {
+			status = s
+		}
+	}
 	for _, name := range files {
 		data, err := readInput(name, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "samlcheck:", err)
-			status = exitUsage
+			worse(exitUsage)
 			continue
 		}
-		line, err := c.check(ctx, name, string(data))
+		res, err := c.check(ctx, name, string(data))
 		if err != nil { // the response is valid, but -plan failed
 			fmt.Fprintf(stderr, "samlcheck: %s: -plan: %v\n", name, err)
-			status = exitUsage
+			worse(exitUsage)
 		}
-		if err := enc.Encode(line); err != nil {
+		if err := out.write(res); err != nil {
 			fmt.Fprintln(stderr, "samlcheck:", err)
 			return exitUsage
 		}
-		if !line.Valid && status == exitValid {
-			status = exitInvalid
+		switch {
+		case res.line.Error != nil && res.line.Error.Code == codeIdPMetadataExpired:
+			worse(exitUsage) // the configuration's fault, not the response's
+		case !res.line.Valid:
+			worse(exitInvalid)
 		}
 	}
 	return status
@@ -150,9 +180,18 @@ type checker struct {
 	requestID []string
 	snapshot  []byte // -plan
 	mapping   []byte // -mapping
+	clock     func() time.Time
 }
 
-func newChecker(o options) (*checker, error) {
+// codeIdPMetadataExpired is the error code of a response that was refused
+// only because the -idp-metadata file's validUntil has passed: the
+// configuration is stale (fetch fresh metadata), not the response wrong,
+// so it has its own code and exit status 2.
+const codeIdPMetadataExpired = "idp_metadata_expired"
+
+// newChecker builds the checker of o; notes about its files (a mapping key
+// in the old spelling) go to stderr.
+func newChecker(o options, stderr io.Writer) (*checker, error) {
 	if o.spEntityID == "" || o.acsURL == "" {
 		return nil, usagef("-sp-entity-id and -acs-url are required")
 	}
@@ -171,7 +210,7 @@ func newChecker(o options) (*checker, error) {
 	if o.skew < 0 {
 		return nil, usagef("-skew must not be negative")
 	}
-	c := &checker{requestID: o.requestIDs}
+	c := &checker{requestID: o.requestIDs, clock: clock}
 	if o.mappingFile != "" && o.planFile == "" {
 		return nil, usagef("-mapping needs -plan")
 	}
@@ -188,6 +227,9 @@ func newChecker(o options) (*checker, error) {
 			}
 			if _, err := mappingtest.ParseConfig(c.mapping); err != nil {
 				return nil, fmt.Errorf("-mapping %s: %w", o.mappingFile, err)
+			}
+			for _, r := range mappingtest.OldSpellings(c.mapping) {
+				fmt.Fprintf(stderr, "samlcheck: -mapping %s: %q still works, but write %q, as the SAML settings spell it\n", o.mappingFile, r.Old, r.New)
 			}
 		}
 	}
@@ -297,10 +339,19 @@ type errorJSON struct {
 	Message string `json:"message"`
 }
 
+// outcome is what samlcheck learned of one input: the JSON line, and for
+// the text report the debug report and the Diff behind it.
+type outcome struct {
+	line   result
+	report *saml.Report  // with -debug (always with -format text)
+	diff   *mapping.Diff // with -plan, for a valid response
+}
+
 // check verifies one input and, with -plan, plans its login. The error is
 // only for a failed plan: a rejected response is a line with valid false.
-func (c *checker) check(ctx context.Context, file, form string) (result, error) {
-	line := result{File: file}
+func (c *checker) check(ctx context.Context, file, form string) (outcome, error) {
+	out := outcome{line: result{File: file}}
+	line := &out.line
 	a, err := c.sp.Verify(ctx, form, c.requestID...)
 	if err != nil {
 		var se *saml.Error
@@ -308,10 +359,14 @@ func (c *checker) check(ctx context.Context, file, form string) (result, error) 
 			se = &saml.Error{Code: saml.CodeMalformed, Message: err.Error()}
 		}
 		line.Error = &errorJSON{Code: string(se.Code), Message: se.Message}
+		if c.metadataExpired(se) {
+			line.Error.Code = codeIdPMetadataExpired
+		}
 		if se.Report != nil {
 			line.Checks = nonNil(se.Report.Checks)
+			out.report = se.Report
 		}
-		return line, nil
+		return out, nil
 	}
 	line.Valid = true
 	line.Assertion = &assertionJSON{
@@ -320,21 +375,32 @@ func (c *checker) check(ctx context.Context, file, form string) (result, error) 
 	}
 	if a.Report != nil {
 		line.Checks = nonNil(a.Report.Checks)
+		out.report = a.Report
 	}
 	if c.snapshot != nil {
 		diff, err := mappingtest.PlanFiles(ctx, c.snapshot, c.mapping, a.NameID.Value, a.Attributes)
 		if err != nil {
-			return line, err
+			return out, err
 		}
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false) // as the rest of the line
 		if err := enc.Encode(diff); err != nil {
-			return line, err
+			return out, err
 		}
 		line.Plan = bytes.TrimSpace(b.Bytes())
+		out.diff = &diff
 	}
-	return line, nil
+	return out, nil
+}
+
+// metadataExpired reports whether se refused the response because the IdP
+// metadata's validUntil has passed. The service provider checks that
+// before anything of the response, so an "expired" error while the
+// metadata is past its validUntil is that check's.
+func (c *checker) metadataExpired(se *saml.Error) bool {
+	until := c.sp.Config().IdP.ValidUntil
+	return se.Code == saml.CodeExpired && !until.IsZero() && !c.clock().Before(until)
 }
 
 func nonNil(c []saml.Check) []saml.Check {

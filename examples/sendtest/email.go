@@ -61,6 +61,17 @@ func runEmail(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
+	words := emailVocabulary()
+	invalid := func(fields map[string]string) int {
+		for field, value := range map[string]string{"to": *to, "sender": *sender} {
+			if p, ok := fields[field]; ok {
+				fields[field] = plainAddress(value, p)
+			}
+		}
+		e := words.settingsError(fields)
+		fmt.Fprintf(stderr, "sendtest: %s\n", e.Message)
+		return printResult(stdout, exitInvalid, result{Error: e})
+	}
 
 	fields := map[string]string{}
 	if *port == 0 {
@@ -105,7 +116,7 @@ func runEmail(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		for name, problem := range fieldProblems(cfg.Validate()) {
 			fields[name] = problem
 		}
-		return printResult(stdout, exitInvalid, result{Error: settingsError(fields)})
+		return invalid(fields)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -113,25 +124,29 @@ func runEmail(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	wait := *retryWait
 	for n := 1; ; n++ {
 		rep, err := smtpx.SendTest(ctx, cfg, *to)
+		if errors.Is(err, smtpx.ErrSettings) {
+			// The settings step's detail names the settings' fields;
+			// invalid says it in sendtest's words instead.
+			fields := fieldProblems(err)
+			if len(fields) == 0 {
+				fields["settings"] = err.Error()
+			}
+			return invalid(fields)
+		}
 		for _, step := range rep.Steps {
 			status := "ok"
 			if !step.OK {
 				status = "FAILED"
 			}
-			fmt.Fprintf(stderr, "sendtest: attempt %d: %s: %s: %s\n", n, step.Name, status, step.Detail)
+			fmt.Fprintf(stderr, "sendtest: attempt %d: %s: %s: %s\n", n, step.Name, status, words.say(step.Detail))
 		}
 		if err == nil {
 			return printResult(stdout, exitSent, result{OK: true, ID: rep.MessageID, Attempts: n})
 		}
-		if errors.Is(err, smtpx.ErrSettings) {
-			fields := fieldProblems(err)
-			if len(fields) == 0 {
-				fields["settings"] = err.Error()
-			}
-			return printResult(stdout, exitInvalid, result{Error: settingsError(fields)})
-		}
 		if !notify.IsTemporary(err) || n >= *attempts || notify.SleepContext(ctx, wait) != nil {
-			return printResult(stdout, exitFailed, result{Error: describeEmailError(err), Attempts: n})
+			res := describeEmailError(err)
+			res.Message = words.say(res.Message)
+			return printResult(stdout, exitFailed, result{Error: res, Attempts: n})
 		}
 		wait *= 2
 	}

@@ -20,7 +20,24 @@ import (
 
 const usage = `usage: sendtest email [flags]   send a test email over SMTP
        sendtest sms [flags]     send a test SMS through Twilio
-Run "sendtest email -h" or "sendtest sms -h" for the flags.
+       sendtest -h              this help
+
+Sends one test message with the settings given as flags, as the admin
+pages' test buttons do, and prints one JSON line to stdout:
+
+  {"ok":true,"id":ID,"attempts":N}
+  {"ok":false,"error":{"code":C,"message":M,"temporary":B},"attempts":N}
+
+with "fields":{NAME:PROBLEM} inside "error" when C is "settings" (NAME is
+the settings' field, such as "password" or "from-number"; the message
+names the flag or environment variable to fix). Progress goes to stderr.
+
+Secrets come from the environment, never from flags: SMTP_PASSWORD for
+email; TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SECRET with -api-key-sid) for
+sms.
+
+Exit status: 0 sent, 1 not sent, 2 invalid settings or usage; 0 for -h.
+Run "sendtest email -h" or "sendtest sms -h" for the flags and codes.
 `
 
 func main() {
@@ -31,9 +48,10 @@ func main() {
 	os.Exit(status)
 }
 
-// run dispatches on the subcommand and returns the exit status. Without
-// a known subcommand it prints the usage to stderr and, like every other
-// failure, one JSON line (code "settings") to stdout.
+// run dispatches on the subcommand and returns the exit status. With -h
+// (-help, --help, help) it prints the usage to stderr and returns 0.
+// Without a known subcommand it prints the usage to stderr and, like
+// every other failure, one JSON line (code "settings") to stdout.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	problem := "missing command: email or sms"
 	if len(args) > 0 {
@@ -42,6 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return runEmail(ctx, args[1:], stdout, stderr, getenv)
 		case "sms":
 			return runSMS(ctx, args[1:], stdout, stderr, getenv)
+		case "-h", "-help", "--help", "help":
+			// Asking for help is not a failed send: no JSON line, exit 0,
+			// as "sendtest email -h" does.
+			fmt.Fprint(stderr, usage)
+			return exitSent
 		}
 		problem = fmt.Sprintf("unknown command %q: use email or sms", args[0])
 		fmt.Fprintf(stderr, "sendtest: %s\n", problem)

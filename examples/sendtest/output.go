@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/siteadmin/integrations/smtpx"
@@ -43,13 +42,9 @@ type resultError struct {
 	Temporary bool   `json:"temporary"`
 	// Fields is set with Code "settings" only: the Settings JSON field
 	// (or "to" for the recipient, a flag's name, or "usage") -> problem.
+	// The keys are the contract; the problems, like Message, name
+	// sendtest's flags and environment variables (see vocabulary).
 	Fields map[string]string `json:"fields,omitempty"`
-}
-
-// settingsError is the error for invalid settings: every field problem,
-// in Fields and, sorted, in Message.
-func settingsError(fields map[string]string) *resultError {
-	return &resultError{Code: codeSettings, Message: fieldMessage(fields), Fields: fields}
 }
 
 // usageError is the error for a command line that cannot be read (an
@@ -83,20 +78,6 @@ func fieldProblems(err error) map[string]string {
 	}
 	walk(err)
 	return fields
-}
-
-// fieldMessage is "invalid settings: NAME: PROBLEM; ..." in name order.
-func fieldMessage(fields map[string]string) string {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, name := range names {
-		parts[i] = name + ": " + fields[name]
-	}
-	return "invalid settings: " + strings.Join(parts, "; ")
 }
 
 // printResult writes res to stdout as one JSON line and returns status.

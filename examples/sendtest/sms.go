@@ -51,8 +51,9 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
+	words := smsVocabulary()
 	if *timeout <= 0 {
-		return printResult(stdout, exitInvalid, result{Error: settingsError(map[string]string{"timeout": "must be positive"})})
+		return printResult(stdout, exitInvalid, result{Error: words.settingsError(map[string]string{"timeout": "must be positive"})})
 	}
 
 	settings := twilio.Settings{
@@ -74,23 +75,23 @@ func runSMS(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if err == nil {
 		return printResult(stdout, exitSent, result{OK: true, ID: rec.SID, Attempts: rec.Attempts})
 	}
-	res, status := describeSMSError(err)
+	res, status := describeSMSError(err, words)
 	return printResult(stdout, status, res)
 }
 
-// describeSMSError turns SendTest's error into the JSON result and the
-// exit status.
-func describeSMSError(err error) (result, int) {
+// describeSMSError turns SendTest's error into the JSON result, its
+// message in words's terms, and the exit status.
+func describeSMSError(err error, words vocabulary) (result, int) {
 	if fields := fieldProblems(err); len(fields) > 0 {
 		if problem, onlyTo := fields["to"]; onlyTo && len(fields) == 1 {
 			// The recipient alone is wrong: Twilio's own code for it,
 			// still exit 2 since nothing was sent, and no "fields"
 			// (which come only with "settings").
-			return result{Error: &resultError{Code: "invalid_to", Message: "invalid recipient (to): " + problem}}, exitInvalid
+			return result{Error: &resultError{Code: "invalid_to", Message: "invalid recipient (-to): " + problem}}, exitInvalid
 		}
-		return result{Error: settingsError(fields)}, exitInvalid
+		return result{Error: words.settingsError(fields)}, exitInvalid
 	}
-	res := result{Error: &resultError{Message: err.Error(), Temporary: notify.IsTemporary(err)}}
+	res := result{Error: &resultError{Message: words.say(err.Error()), Temporary: notify.IsTemporary(err)}}
 	var te *twilio.Error
 	var ne *twilio.NetworkError
 	if errors.As(err, &te) {

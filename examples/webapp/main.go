@@ -31,10 +31,27 @@ func main() {
 	}
 }
 
+const webappUsage = `usage: webapp [-addr 127.0.0.1:8000]
+
+Serves a small web application that uses the whole SDK on its bundled
+fakes: SAML login at an embedded test IdP, team sync, and the admin pages
+for the SAML, SMTP and Twilio settings. It listens on a loopback address
+only, prints its URL, and keeps everything in memory. Exit status: 0 when
+stopped with Ctrl-C (or after -h), 2 on a bad flag or when it cannot listen.
+
+`
+
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8000", "listen address: a loopback host and a port (0 picks a free one)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), webappUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h printed the usage; asking for it is no failure
+		}
 		return err
 	}
 	l, err := listenLoopback(*addr)

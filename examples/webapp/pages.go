@@ -39,8 +39,8 @@ fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;b
 <pre id="diff">{{.Session.Diff}}</pre>
 {{with .User}}<h2>{{.Username}} now</h2><p>{{if .SiteAdmin}}Site admin. {{end}}Teams: {{range .Teams}}<code>{{.Org}}/{{.Name}}</code> {{else}}none{{end}}</p>{{end}}
 <h2>The directory: two organizations</h2>
-<table><tr><th>Organization</th><th>Team</th><th>SSO Team ID</th><th>Members</th></tr>
-{{range .Teams}}<tr><td>{{.Org}}</td><td>{{.Name}}{{if .Owners}} (owners){{end}}</td><td>{{.SSOTeamID}}</td><td>{{.Members}}</td></tr>{{end}}</table>
+<table><tr><th>Organization</th><th>Team</th><th>Matched by (SSO Team ID; owners team: SAML Role ID)</th><th>Members</th></tr>
+{{range .Teams}}<tr><td>{{.Org}}</td><td>{{.Name}}</td><td>{{if .Owners}}{{with .SSOTeamID}}SAML Role ID <code>{{.}}</code>{{else}}no SAML Role ID: not managed by team sync{{end}}{{else}}{{with .SSOTeamID}}SSO Team ID <code>{{.}}</code>, or {{end}}its name{{end}}</td><td>{{.Members}}</td></tr>{{end}}</table>
 {{template "foot" .}}{{end}}
 
 {{define "post"}}<!DOCTYPE html>

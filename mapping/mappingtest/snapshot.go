@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/siteadmin/integrations/mapping"
 )
@@ -22,8 +23,12 @@ import (
 //	 "usernamesTaken": ["bob"]}
 //
 // "user" is null (or absent) for a new user. IDs may be JSON strings or
-// numbers (42 is the ID "42"). "members" counts the user too when they are
-// a member. Absent keys mean zero values; unknown keys are errors.
+// numbers (42 is the ID "42"). "ssoTeamId" is a team's SSO Team ID, and on
+// an owners team ("owners": true) its SAML Role ID. "members" counts the
+// user too when they are a member. Absent keys mean zero values; unknown
+// keys are errors. The keys are camelCase like the Diff's JSON and
+// mapping.Team's, since a snapshot is that data; the mapping file's keys
+// are kebab-case like the admin settings' instead (see ParseConfig).
 type Snapshot struct {
 	// User is the signing-in user, nil for a new one.
 	User *SnapshotUser `json:"user"`
@@ -158,39 +163,126 @@ func (s Snapshot) Input(nameID string, attrs mapping.Attributes) (mapping.Input,
 	return in, nil
 }
 
-// ParseConfig reads a mapping.Config from the JSON mapping file:
+// configKeys are the mapping file's keys, spelled as samlsp.Settings spells
+// the same settings (kebab-case), each with the camelCase spelling the
+// file first had, which ParseConfig still reads.
+func configKeys(c *mapping.Config) []field {
+	return []field{
+		{"team-sync", &c.TeamSync},
+		{"team-attribute", &c.TeamAttribute},
+		{"username-attribute", &c.UsernameAttribute},
+		{"site-admin-attribute", &c.SiteAdminAttribute},
+		{"site-admin-role", &c.SiteAdminRole},
+		{"service-account-attribute", &c.ServiceAccountAttribute},
+		{"no-comma-split", &c.NoCommaSplit},
+		{"allow-last-owner-removal", &c.AllowLastOwnerRemoval},
+	}
+}
+
+// camelCase returns the older spelling of a kebab-case key:
+// "team-sync" -> "teamSync".
+func camelCase(kebab string) string {
+	parts := strings.Split(kebab, "-")
+	for i := 1; i < len(parts); i++ {
+		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+	}
+	return strings.Join(parts, "")
+}
+
+// ParseConfig reads a mapping.Config from the JSON mapping file, whose
+// keys are spelled as in samlsp.Settings (the admin page's JSON):
 //
-//	{"teamSync": true, "teamAttribute": "groups", "usernameAttribute": "-",
-//	 "siteAdminAttribute": "SiteAdmin", "siteAdminRole": "site-admins",
-//	 "serviceAccountAttribute": "IsServiceAccount",
-//	 "noCommaSplit": false, "allowLastOwnerRemoval": false}
+//	{"team-sync": true, "team-attribute": "groups", "username-attribute": "-",
+//	 "site-admin-attribute": "SiteAdmin", "site-admin-role": "site-admins",
+//	 "service-account-attribute": "IsServiceAccount",
+//	 "no-comma-split": false, "allow-last-owner-removal": false}
 //
 // Every key is optional: absent (or null, or "") means the default, and
 // "-" as a name turns that feature off. Empty input is the default Config.
-// Keys match exactly; an unknown key is an error that names it. The Config
-// is validated (see mapping.Config.Validate).
+// Keys match exactly; an unknown key is an error that names it. The
+// older camelCase keys ("teamSync") are still read, so files written for
+// earlier versions keep working; OldSpellings lists them so a tool can
+// ask for the new spelling. Giving one setting in both spellings is an
+// error. The Config is validated (see mapping.Config.Validate); its
+// errors name the kebab-case key.
 func ParseConfig(data []byte) (mapping.Config, error) {
 	var c mapping.Config
 	if len(bytes.TrimSpace(data)) == 0 {
 		return c, nil
 	}
-	err := decodeObject(data, "mapping file",
-		field{"teamSync", &c.TeamSync},
-		field{"teamAttribute", &c.TeamAttribute},
-		field{"usernameAttribute", &c.UsernameAttribute},
-		field{"siteAdminAttribute", &c.SiteAdminAttribute},
-		field{"siteAdminRole", &c.SiteAdminRole},
-		field{"serviceAccountAttribute", &c.ServiceAccountAttribute},
-		field{"noCommaSplit", &c.NoCommaSplit},
-		field{"allowLastOwnerRemoval", &c.AllowLastOwnerRemoval},
-	)
-	if err != nil {
+	keys := configKeys(&c)
+	aliases := make(map[string]string, len(keys))
+	for _, f := range keys {
+		aliases[camelCase(f.name)] = f.name
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) == nil {
+		for old, key := range aliases {
+			_, hasOld := raw[old]
+			if _, hasNew := raw[key]; hasOld && hasNew {
+				return mapping.Config{}, fmt.Errorf("mappingtest: mapping file: %q and %q are the same setting; keep %q", key, old, key)
+			}
+		}
+	}
+	if err := decodeObjectAliases(data, "mapping file", aliases, keys...); err != nil {
 		return mapping.Config{}, fmt.Errorf("mappingtest: %w", err)
 	}
 	if err := c.Validate(); err != nil {
-		return mapping.Config{}, fmt.Errorf("mappingtest: mapping file: %w", err)
+		return mapping.Config{}, fmt.Errorf("mappingtest: mapping file: %w", kebabErrors(err))
 	}
 	return c, nil
+}
+
+// kebabErrors renames mapping's field errors to the file's keys.
+func kebabErrors(err error) error {
+	var list interface{ Unwrap() []error }
+	all := []error{err}
+	if errors.As(err, &list) {
+		all = list.Unwrap()
+	}
+	out := make([]error, len(all))
+	for i, e := range all {
+		out[i] = e
+		var fe *mapping.FieldError
+		if errors.As(e, &fe) {
+			renamed := *fe
+			for _, f := range configKeys(new(mapping.Config)) {
+				old := camelCase(f.name)
+				if renamed.Field == old {
+					renamed.Field = f.name
+				}
+				// The problem may name other fields ("is also teamAttribute").
+				renamed.Problem = strings.ReplaceAll(renamed.Problem, old, f.name)
+			}
+			out[i] = &renamed
+		}
+	}
+	return errors.Join(out...)
+}
+
+// A Respelling is a key of a mapping file in the older camelCase spelling
+// and the kebab-case key that replaces it.
+type Respelling struct {
+	Old, New string
+}
+
+// OldSpellings returns the keys of the mapping file data that use the
+// older camelCase spelling ("teamSync" for "team-sync"), sorted; nil when
+// there are none or data is not a JSON object. ParseConfig reads them all
+// the same.
+func OldSpellings(data []byte) []Respelling {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return nil
+	}
+	var out []Respelling
+	for _, f := range configKeys(new(mapping.Config)) {
+		if _, ok := raw[camelCase(f.name)]; ok {
+			out = append(out, Respelling{Old: camelCase(f.name), New: f.name})
+		}
+	}
+	slices.SortFunc(out, func(a, b Respelling) int { return cmp.Compare(a.Old, b.Old) })
+	return out
 }
 
 // PlanFiles plans a login from the samlcheck -plan inputs: snapshot is the

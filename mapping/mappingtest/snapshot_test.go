@@ -96,6 +96,13 @@ func TestParseConfig(t *testing.T) {
 				SiteAdminRole: "tfe-admins", ServiceAccountAttribute: "svc", NoCommaSplit: true, AllowLastOwnerRemoval: true}},
 		{"dash turns features off", `{"teamAttribute": "-", "usernameAttribute": "-", "siteAdminAttribute": "-", "siteAdminRole": "-", "serviceAccountAttribute": "-"}`,
 			mapping.Config{TeamAttribute: "-", UsernameAttribute: "-", SiteAdminAttribute: "-", SiteAdminRole: "-", ServiceAccountAttribute: "-"}},
+		{"every field, spelled as samlsp.Settings", `{"team-sync": true, "team-attribute": "groups", "username-attribute": "uid",
+			"site-admin-attribute": "admin", "site-admin-role": "tfe-admins", "service-account-attribute": "svc",
+			"no-comma-split": true, "allow-last-owner-removal": true}`,
+			mapping.Config{TeamSync: true, TeamAttribute: "groups", UsernameAttribute: "uid", SiteAdminAttribute: "admin",
+				SiteAdminRole: "tfe-admins", ServiceAccountAttribute: "svc", NoCommaSplit: true, AllowLastOwnerRemoval: true}},
+		{"both spellings, different settings", `{"team-sync": true, "teamAttribute": "groups"}`,
+			mapping.Config{TeamSync: true, TeamAttribute: "groups"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -114,7 +121,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown field", `{"teamSync": true, "groupAttribute": "x"}`, `unknown field "groupAttribute"`},
 		{"case matters", `{"teamsync": true}`, `unknown field "teamsync"`},
 		{"wrong type", `{"teamSync": "yes"}`, `"teamSync"`},
-		{"invalid config", `{"usernameAttribute": "MemberOf"}`, `usernameAttribute`},
+		{"invalid config names the new spelling", `{"usernameAttribute": "MemberOf"}`, `config username-attribute: "MemberOf" is also team-attribute`},
+		{"one setting spelled both ways", `{"teamSync": true, "team-sync": false}`, `"team-sync" and "teamSync" are the same setting; keep "team-sync"`},
+		{"the key as written", `{"team-sync": "yes"}`, `"team-sync"`},
+		{"unknown field lists the new spellings", `{"groups": 1}`, `the fields are team-sync, team-attribute, username-attribute`},
+		{"kebab case matters too", `{"Team-Sync": true}`, `unknown field "Team-Sync"`},
 		{"not an object", `"x"`, `want a JSON object`},
 		{"trailing data", `{}x`, `invalid character`},
 	} {
@@ -124,6 +135,19 @@ func TestParseConfigErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+func TestOldSpellings(t *testing.T) {
+	t.Parallel()
+	got := mappingtest.OldSpellings([]byte(`{"teamSync": true, "site-admin-role": "x", "usernameAttribute": "-", "allowLastOwnerRemoval": false}`))
+	assert.Equal(t, []mappingtest.Respelling{
+		{Old: "allowLastOwnerRemoval", New: "allow-last-owner-removal"},
+		{Old: "teamSync", New: "team-sync"},
+		{Old: "usernameAttribute", New: "username-attribute"},
+	}, got)
+	for _, none := range []string{``, `{}`, `{"team-sync": true}`, `[1]`, `{"teamsync": 1}`, `not json`} {
+		assert.Nil(t, mappingtest.OldSpellings([]byte(none)), none)
 	}
 }
 
@@ -211,4 +235,21 @@ func TestSnapshotLoadRoundTrip(t *testing.T) {
 		Attributes: mapping.Attributes{"MemberOf": {"t3-nope", "dev"}}})
 	require.NoError(t, err)
 	assert.Equal(t, plain, synced, "PlanFiles and Sync on the loaded store agree")
+}
+
+// ParseConfig never panics, and what it accepts is a valid Config that
+// reads the same from either spelling of its keys.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{``, `{}`, `{"teamSync": true}`, `{"team-sync": true, "teamSync": true}`,
+		`{"team-attribute": "groups", "usernameAttribute": "-"}`, `{"site-admin-role": null}`, `[]`, `{"x": 1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := mappingtest.ParseConfig(data)
+		_ = mappingtest.OldSpellings(data)
+		if err != nil {
+			return
+		}
+		require.NoError(t, c.Validate())
+	})
 }

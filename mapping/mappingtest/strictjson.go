@@ -21,6 +21,13 @@ type field struct {
 // where names the object in errors, such as "snapshot"; empty when the
 // caller's error already does.
 func decodeObject(data []byte, where string, fields ...field) error {
+	return decodeObjectAliases(data, where, nil, fields...)
+}
+
+// decodeObjectAliases is decodeObject where a key of aliases (another
+// spelling) decodes into the field it names. Errors name a key as the
+// input spells it; the list of known fields names only fields.
+func decodeObjectAliases(data []byte, where string, aliases map[string]string, fields ...field) error {
 	prefix := where + ": "
 	if where == "" {
 		prefix, where = "", "object"
@@ -38,7 +45,11 @@ func decodeObject(data []byte, where string, fields ...field) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		i := slices.IndexFunc(fields, func(f field) bool { return f.name == k })
+		name := k
+		if n, ok := aliases[k]; ok {
+			name = n
+		}
+		i := slices.IndexFunc(fields, func(f field) bool { return f.name == name })
 		if i < 0 {
 			names := make([]string, len(fields))
 			for j, f := range fields {
