@@ -93,6 +93,7 @@ func startPyIdP(t *testing.T, python string, users map[string]pyUser) *pyIdP {
 	require.NoError(t, os.WriteFile(cfgFile, cfg, 0o600))
 
 	cmd := exec.Command(python, filepath.Join("testdata", "pysaml2_idp.py"), cfgFile)
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // no __pycache__ in testdata
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
