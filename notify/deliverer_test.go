@@ -430,7 +430,7 @@ func TestDelivererRunSurvivesClaimErrors(t *testing.T) {
 	mailer := &notifytest.Mailer{}
 	d, err := notify.NewDeliverer(notify.DelivererConfig{
 		Outbox: &flakyClaims{Outbox: inner, n: 3}, Mailer: mailer,
-		Now: clock.Now, Sleep: clock.Sleep,
+		Now: clock.Now, Sleep: pollSleeper(clock, inner),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	require.NoError(t, err)
@@ -444,6 +444,25 @@ func TestDelivererRunSurvivesClaimErrors(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(logs.String(), "claiming from the outbox failed"))
 	assert.GreaterOrEqual(t, len(clock.Sleeps()), 3, "each failed claim waits PollInterval")
 	assert.Equal(t, 5*time.Second, clock.Sleeps()[0], "the default PollInterval")
+}
+
+// pollSleeper is clock.Sleep for a running Deliverer's polls, except
+// that it first waits, in real time, until no message of outbox is
+// leased. Clock.Sleep alone moves the fake clock as fast as Run can
+// loop: while a delivery goroutine is still between its send and its
+// MarkDelivered, a few dozen empty polls of 5s each would let its own
+// lease expire, and Run would claim and send the message again, a
+// duplicate that only a stalled process could cause with a real clock.
+// A real poll takes real time, in which an in-memory send completes.
+func pollSleeper(clock *notifytest.Clock, outbox *notifytest.Outbox) notify.Sleeper {
+	return func(ctx context.Context, d time.Duration) error {
+		for outbox.Count(notifytest.Leased) > 0 {
+			if err := notify.SleepContext(ctx, time.Millisecond); err != nil {
+				return err
+			}
+		}
+		return clock.Sleep(ctx, d)
+	}
 }
 
 // syncBuffer is a bytes.Buffer for a logger written from several
