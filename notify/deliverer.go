@@ -129,8 +129,15 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
+// ackTimeout bounds MarkDelivered, which runs even after the context of
+// Run or DeliverDue is cancelled: the message went out, and a moment
+// spent recording that is cheaper than sending it to the recipient again.
+const ackTimeout = 10 * time.Second
+
 // Run delivers due messages until ctx is cancelled, then waits for the
-// sends in flight to return and returns nil. A send cut short by the
+// sends in flight to return and returns nil. A send that succeeds is
+// acknowledged even if ctx is cancelled meanwhile, within 10 seconds
+// more, so a shutdown does not cause a resend. A send cut short by the
 // cancellation, or one that finished but could not be acknowledged, is
 // left to its lease: another Deliverer sends it again when the lease
 // expires, with the same key. Claim errors are logged and retried after
@@ -229,18 +236,14 @@ func (d *Deliverer) deliver(ctx context.Context, m Message) {
 	err := send(sctx, d.mailer, d.sms, m)
 	timedOut := sctx.Err() != nil
 	cancel()
-	if ctx.Err() != nil {
-		// Shutting down: whether the send went out is unknown, and the
-		// outbox cannot be told. The lease will expire.
-		d.log.InfoContext(ctx, "notify: stopped during delivery; the message will be claimed again after its lease", attrs...)
+	if err == nil {
+		d.markDelivered(ctx, m, attrs)
 		return
 	}
-	if err == nil {
-		if aerr := d.outbox.MarkDelivered(ctx, m); aerr != nil {
-			d.log.ErrorContext(ctx, "notify: sent, but marking delivered failed; it will be sent again after its lease", append(attrs, slog.String("error", aerr.Error()))...)
-			return
-		}
-		d.log.InfoContext(ctx, "notify: delivered", attrs...)
+	if ctx.Err() != nil {
+		// Shutting down: whether the send went out is unknown. The
+		// lease will expire.
+		d.log.InfoContext(ctx, "notify: stopped during delivery; the message will be claimed again after its lease", attrs...)
 		return
 	}
 	f := Failure{Reason: redact(err.Error(), m.Sensitive)}
@@ -255,6 +258,18 @@ func (d *Deliverer) deliver(ctx context.Context, m Message) {
 		f.RetryAt = d.now().Add(d.retry.Delay(m.Attempts, d.rand.float()))
 	}
 	d.fail(ctx, m, f, attrs)
+}
+
+// markDelivered acknowledges a sent message with a context that outlives
+// ctx's cancellation by at most ackTimeout.
+func (d *Deliverer) markDelivered(ctx context.Context, m Message, attrs []any) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if err := d.outbox.MarkDelivered(actx, m); err != nil {
+		d.log.ErrorContext(actx, "notify: sent, but marking delivered failed; it will be sent again after its lease", append(attrs, slog.String("error", err.Error()))...)
+		return
+	}
+	d.log.InfoContext(actx, "notify: delivered", attrs...)
 }
 
 func (d *Deliverer) fail(ctx context.Context, m Message, f Failure, attrs []any) {

@@ -160,42 +160,82 @@ func TestDelivererDeadLetters(t *testing.T) {
 
 func TestDelivererKilledBetweenSendAndAckRedeliversWithSameKey(t *testing.T) {
 	t.Parallel()
-	inner := &notifytest.Mailer{}
-	ctx, kill := context.WithCancel(t.Context())
+	clock := notifytest.NewClock(epoch)
+	inner := notifytest.NewOutbox(clock.Now)
+	// The first send succeeds, then the process "dies" before its
+	// acknowledgement reaches the outbox.
 	var once sync.Once
-	// The first send succeeds, then the process "dies" before it can
-	// mark the message delivered.
-	mailer := notify.MailerFunc(func(c context.Context, e notify.Email) error {
-		err := inner.SendEmail(c, e)
-		once.Do(kill)
-		return err
-	})
-	q := newQueue(t, notify.DelivererConfig{Mailer: mailer, Lease: time.Minute})
-	require.NoError(t, q.n.SendTestEmail(t.Context(), notify.TestEmail{}, "a@example.com"))
+	died := func() (lost bool) { once.Do(func() { lost = true }); return lost }
+	outbox := lossyOutbox{Outbox: inner, lose: died}
+	n, err := notify.New(notify.Config{Outbox: outbox, Rand: seeded(2)})
+	require.NoError(t, err)
+	mailer := &notifytest.Mailer{}
+	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, Mailer: mailer, Lease: time.Minute, Now: clock.Now, Sleep: clock.Sleep, Rand: seeded(3)})
+	require.NoError(t, err)
+	require.NoError(t, n.SendTestEmail(t.Context(), notify.TestEmail{}, "a@example.com"))
 
-	require.NoError(t, func() error { _, err := q.d.DeliverDue(ctx); return err }())
-	require.Len(t, inner.Sent(), 1)
-	r := q.only(t)
+	_, err = d.DeliverDue(t.Context())
+	require.NoError(t, err)
+	require.Len(t, mailer.Sent(), 1)
+	recs := inner.Records()
+	require.Len(t, recs, 1)
+	r := recs[0]
 	assert.Equal(t, notifytest.Leased, r.State, "never acknowledged")
 
 	// A new Deliverer (the restarted process) cannot take it while the
 	// lease lasts...
-	n, err := q.d.DeliverDue(t.Context())
+	claimed, err := d.DeliverDue(t.Context())
 	require.NoError(t, err)
-	assert.Zero(t, n)
+	assert.Zero(t, claimed)
 	// ...and sends it again once the lease has expired.
-	q.clock.Advance(time.Minute)
-	n, err = q.d.DeliverDue(t.Context())
+	clock.Advance(time.Minute)
+	claimed, err = d.DeliverDue(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 1, claimed)
 
-	sent := inner.Sent()
+	sent := mailer.Sent()
 	require.Len(t, sent, 2, "at least once: the message is sent again")
 	assert.Equal(t, sent[0].Key, sent[1].Key, "with the same idempotency key")
 	assert.Equal(t, r.Message.Key(), sent[1].Key)
-	r = q.only(t)
+	r, ok := inner.Record(r.Message.Key())
+	require.True(t, ok)
 	assert.Equal(t, notifytest.Delivered, r.State)
 	assert.Equal(t, 2, r.Message.Attempts)
+}
+
+// A send that succeeds while the Deliverer is being stopped is still
+// acknowledged: skipping MarkDelivered would send it again after the
+// lease (issue 14, item 6).
+func TestDelivererAcknowledgesASendThatFinishedDuringShutdown(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"DeliverDue", "Run"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			inner := &notifytest.Mailer{}
+			ctx, stop := context.WithCancel(t.Context())
+			mailer := notify.MailerFunc(func(c context.Context, e notify.Email) error {
+				err := inner.SendEmail(c, e)
+				stop() // SIGTERM arrives just after the server said 250
+				return err
+			})
+			q := newQueue(t, notify.DelivererConfig{Mailer: mailer, Lease: time.Minute})
+			require.NoError(t, q.n.SendTestEmail(t.Context(), notify.TestEmail{}, "a@example.com"))
+			if how == "Run" {
+				require.NoError(t, q.d.Run(ctx))
+			} else {
+				_, err := q.d.DeliverDue(ctx)
+				require.NoError(t, err)
+			}
+			require.Len(t, inner.Sent(), 1)
+			assert.Equal(t, notifytest.Delivered, q.only(t).State, "acknowledged despite the cancel")
+
+			q.clock.Advance(time.Hour)
+			n, err := q.d.DeliverDue(t.Context())
+			require.NoError(t, err)
+			assert.Zero(t, n, "nothing left to send again")
+			assert.Len(t, inner.Sent(), 1)
+		})
+	}
 }
 
 func TestDelivererRunStopsCleanlyOnCancel(t *testing.T) {
