@@ -35,8 +35,10 @@ type DelivererConfig struct {
 	PollInterval time.Duration
 	// Retry spaces the attempts at a message that fails temporarily;
 	// after Retry.MaxAttempts attempts it becomes a dead letter, as does
-	// a permanent failure at once. Zero fields take
-	// DefaultDelivererRetryPolicy's values; MaxElapsed is unused.
+	// a permanent failure at once. When the transport's error carries a
+	// server's wait (see RetryAfter), the message is not due again
+	// before it, even if that is longer than Retry.MaxDelay. Zero fields
+	// take DefaultDelivererRetryPolicy's values; MaxElapsed is unused.
 	Retry RetryPolicy
 	// Now is the clock used for retry times. Default time.Now.
 	Now func() time.Time
@@ -255,7 +257,8 @@ func (d *Deliverer) deliver(ctx context.Context, m Message) {
 		f.Dead = true
 		f.Reason = fmt.Sprintf("failed %d attempts, the last one: %s", m.Attempts, f.Reason)
 	default:
-		f.RetryAt = d.now().Add(d.retry.Delay(m.Attempts, d.rand.float()))
+		wait := max(d.retry.Delay(m.Attempts, d.rand.float()), RetryAfter(err))
+		f.RetryAt = d.now().Add(wait)
 	}
 	d.fail(ctx, m, f, attrs)
 }

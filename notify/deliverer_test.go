@@ -124,6 +124,35 @@ func TestDelivererRetryWaitsForTheBackoff(t *testing.T) {
 	assert.Equal(t, notifytest.Delivered, q.only(t).State)
 }
 
+// A server's Retry-After is a floor under the backoff: a Twilio 429 with
+// Retry-After: 600 used to leave the message due again in 22s (issue
+// 14, item 4).
+func TestDelivererHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		due        time.Duration
+	}{
+		{"longer than the backoff", 600 * time.Second, 600 * time.Second},
+		{"longer than MaxDelay", 3 * time.Hour, 3 * time.Hour},
+		{"shorter than the backoff", time.Second, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sms := notify.SMSSenderFunc(func(context.Context, notify.SMS) error { return throttled{tt.retryAfter} })
+			q := newQueue(t, notify.DelivererConfig{SMSSender: sms, Retry: notify.RetryPolicy{Jitter: -1}})
+			require.NoError(t, q.n.SendTestSMS(t.Context(), notify.TestSMS{}, "+14155550100"))
+			_, err := q.d.DeliverDue(t.Context())
+			require.NoError(t, err)
+			r := q.only(t)
+			assert.Equal(t, notifytest.Pending, r.State)
+			assert.Equal(t, epoch.Add(tt.due), r.Due)
+		})
+	}
+}
+
 func TestDelivererDeadLetters(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -52,7 +52,7 @@ type Config struct {
 	MinBackoff time.Duration
 	// MaxBackoff caps one wait. A Retry-After longer than this, or longer
 	// than the context has left, ends the retries at once with the rate
-	// limit error (whose RetryAfter says when to come back).
+	// limit error (whose RetryAfter method says when to come back).
 	// Default: DefaultMaxBackoff.
 	MaxBackoff time.Duration
 	// RetryAmbiguous also retries 5xx answers and failed or timed-out
@@ -264,7 +264,7 @@ func (c *Client) post(ctx context.Context, form string, attempt int) (Receipt, e
 	}
 	e := parseError(resp.StatusCode, body)
 	e.Attempts = attempt
-	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+	e.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
 	e.temporary = errors.Is(e, ErrRateLimited) || c.cfg.RetryAmbiguous && e.Status >= 500
 	return Receipt{}, c.scrub(e)
 }

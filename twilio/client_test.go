@@ -310,7 +310,7 @@ func TestRetryGivesUp(t *testing.T) {
 			assert.ErrorIs(t, err, twilio.ErrRateLimited)
 			assert.Equal(t, 429, te.Status)
 			assert.Equal(t, twilio.CodeTooManyRequests, te.Code)
-			assert.Equal(t, tt.retryAfter.Round(time.Second), te.RetryAfter)
+			assert.Equal(t, tt.retryAfter.Round(time.Second), te.RetryAfter())
 			assert.Equal(t, tt.requests, te.Attempts)
 			assert.True(t, notify.IsTemporary(err), "the Notifier may try again later")
 			assert.Equal(t, tt.requests, srv.Requests())

@@ -62,16 +62,21 @@ const (
 // was not Twilio's JSON (a proxy's HTML page, say), Code is 0 and Body holds
 // a bounded, printable excerpt. Error() adds what an admin should do.
 type Error struct {
-	Status     int           // HTTP status, such as 400
-	Code       int           // Twilio's error code, such as 21211; 0 if none
-	Message    string        // Twilio's message
-	MoreInfo   string        // link to Twilio's page about Code
-	Body       string        // excerpt of a non-JSON body, at most 200 bytes
-	RetryAfter time.Duration // the Retry-After wait, when the answer had one
-	Attempts   int           // requests made for the message, this one included
+	Status   int    // HTTP status, such as 400
+	Code     int    // Twilio's error code, such as 21211; 0 if none
+	Message  string // Twilio's message
+	MoreInfo string // link to Twilio's page about Code
+	Body     string // excerpt of a non-JSON body, at most 200 bytes
+	Attempts int    // requests made for the message, this one included
 
-	temporary bool
+	retryAfter time.Duration
+	temporary  bool
 }
+
+// RetryAfter returns the wait that the answer's Retry-After header asked
+// for, or 0 when it had none. notify.RetryAfter reads it, so that a
+// notify.Deliverer does not try the message again any sooner.
+func (e *Error) RetryAfter() time.Duration { return e.retryAfter }
 
 // Error says what Twilio answered and what the admin should do about it:
 // the HTTP status, Twilio's code and message (or the excerpt), the hint and

@@ -22,9 +22,9 @@ func (c *Client) retryWait(ctx context.Context, err error, attempt int) (time.Du
 	var ne *NetworkError
 	switch {
 	case errors.As(err, &e) && errors.Is(e, ErrRateLimited):
-		wait = e.RetryAfter
+		wait = e.RetryAfter()
 	case errors.As(err, &e) && e.Status >= 500 && c.cfg.RetryAmbiguous:
-		wait = e.RetryAfter
+		wait = e.RetryAfter()
 	case errors.As(err, &ne) && c.cfg.RetryAmbiguous:
 	default:
 		return 0, false

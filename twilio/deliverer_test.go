@@ -1,0 +1,41 @@
+package twilio_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations/notify/notifytest"
+	"github.com/siteadmin/integrations/twilio"
+)
+
+// A 429 with Retry-After: 600 used to leave a queued SMS due again in
+// 22s, the Deliverer's own backoff (issue 14, item 4): the *Error
+// carries the wait to notify.RetryAfter, and the message waits at least
+// that long.
+func TestDelivererWaitsForTwilioRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.TooManyRequests(100, 600*time.Second)
+	sl := &sleeper{}
+	client := newClient(t, srv.Settings(), twilio.Config{Sleep: sl.Sleep})
+
+	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := notifytest.NewClock(start)
+	outbox := notifytest.NewOutbox(clock.Now)
+	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, SMSSender: client, Now: clock.Now, Sleep: clock.Sleep})
+	require.NoError(t, err)
+	require.NoError(t, outbox.Enqueue(t.Context(), []notify.Message{{SMS: &notify.SMS{Kind: notify.KindTwoFactorCode, To: recipient, Body: "Your code is 870215", Key: "k1"}}}))
+
+	_, err = d.DeliverDue(t.Context())
+	require.NoError(t, err)
+	r, ok := outbox.Record("k1")
+	require.True(t, ok)
+	assert.Equal(t, notifytest.Pending, r.State, "a rate limit is temporary")
+	assert.False(t, r.Due.Before(start.Add(600*time.Second)), "due at %s, before the server's Retry-After", r.Due.Sub(start))
+	assert.Empty(t, sl.Waits(), "600s is beyond MaxBackoff: the client hands it to the Deliverer at once")
+	assert.Equal(t, 1, srv.Requests())
+}
