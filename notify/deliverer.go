@@ -63,6 +63,15 @@ func DefaultDelivererRetryPolicy() RetryPolicy {
 // again later, or dead. Run it in one or more processes; the Outbox's
 // leases keep them from sending the same message at once. Create one
 // with NewDeliverer; it is safe for concurrent use.
+//
+// Delivery is at least once, bounded by Retry.MaxAttempts claims of each
+// message. A message can reach its recipient twice when a Deliverer dies,
+// or cannot reach the outbox, between a send and its acknowledgement,
+// and when a transport reports as temporary a failure after which the
+// server may have taken the message: smtpx for a connection lost after
+// the message's data, twilio for a 5xx answer, a timeout or a lost
+// connection (unless twilio.Config.AtMostOnce). Every copy carries the
+// message's key.
 type Deliverer struct {
 	outbox       Outbox
 	mailer       Mailer

@@ -45,7 +45,10 @@ type Config struct {
 	// changes; sent as the StatusCallback field when set. Default: none.
 	StatusCallback string
 	// MaxAttempts bounds the requests per message, the first included.
-	// Default: DefaultMaxAttempts; 1 disables retries.
+	// Default: DefaultMaxAttempts; 1 disables retries. A notify.Notifier
+	// or Deliverer that retries a Temporary error calls SendSMS again, so
+	// a message can cost up to its Retry.MaxAttempts times this many
+	// requests.
 	MaxAttempts int
 	// MinBackoff is the wait before the first retry; each retry doubles it,
 	// and a random jitter takes off up to half. Default: DefaultMinBackoff.
@@ -55,11 +58,18 @@ type Config struct {
 	// limit error (whose RetryAfter method says when to come back).
 	// Default: DefaultMaxBackoff.
 	MaxBackoff time.Duration
-	// RetryAmbiguous also retries 5xx answers and failed or timed-out
-	// requests, and marks them Temporary. They are not retried by default
-	// because Twilio may have sent the message already: a retry could send
-	// it twice.
-	RetryAmbiguous bool
+	// AtMostOnce never repeats a request that Twilio may have acted on: a
+	// 5xx answer, a timeout, or a connection lost after the request went
+	// out. Such a failure is then final (Temporary reports false), so a
+	// message is never sent twice, and some are lost instead.
+	//
+	// Default false: like smtpx, the client delivers at least once. Those
+	// failures are retried within MaxAttempts, and reported Temporary
+	// after the last attempt so that a notify.Notifier or Deliverer tries
+	// again later. Twilio's Messages API takes no idempotency key, so
+	// when Twilio had in fact accepted the message before failing, each
+	// such retry sends the recipient another copy.
+	AtMostOnce bool
 	// Sleep waits d or until ctx ends, returning ctx's error in that case;
 	// tests replace it. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -152,8 +162,9 @@ func userAgent() string {
 // "siteadmin-integrations/v1.2.0 twilio (go1.24.4)".
 func (c *Client) UserAgent() string { return c.userAgent }
 
-// SendSMS sends msg, retrying as Config says; it implements
-// notify.SMSSender. It refuses with ErrDisabled while Settings.Enabled is
+// SendSMS sends msg, retrying as Config says: at most MaxAttempts
+// requests, waits of at most MaxBackoff each, and none past ctx's
+// deadline. It implements notify.SMSSender. It refuses with ErrDisabled while Settings.Enabled is
 // false. Errors: *FieldError for an invalid message, *Error for Twilio's
 // answer, *NetworkError for no answer; notify.IsTemporary tells which a
 // later attempt may cure.
@@ -265,7 +276,7 @@ func (c *Client) post(ctx context.Context, form string, attempt int) (Receipt, e
 	e := parseError(resp.StatusCode, body)
 	e.Attempts = attempt
 	e.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
-	e.temporary = errors.Is(e, ErrRateLimited) || c.cfg.RetryAmbiguous && e.Status >= 500
+	e.temporary = errors.Is(e, ErrRateLimited) || e.Status >= 500 && !c.cfg.AtMostOnce
 	return Receipt{}, c.scrub(e)
 }
 
@@ -275,7 +286,7 @@ func (c *Client) networkError(err error, attempt int) *NetworkError {
 		URL:       c.endpoint,
 		Err:       err,
 		Attempts:  attempt,
-		temporary: !cancelled && (notSent(err) || c.cfg.RetryAmbiguous),
+		temporary: !cancelled && (notSent(err) || !c.cfg.AtMostOnce),
 	}
 }
 

@@ -140,7 +140,7 @@ func (e *Error) Hint() string {
 	case e.Status == http.StatusTooManyRequests:
 		return hintRateLimit
 	case e.Status >= 500:
-		return "Twilio failed to answer; the message may or may not have been sent, so it is not resent unless the host opts in"
+		return "Twilio failed; the message may or may not have been sent, and a retry may deliver it twice. If this persists, check status.twilio.com"
 	case e.Status >= 300 && e.Status < 400, e.Code == 0 && e.Body != "":
 		return "Check the base URL: the answer did not come from Twilio's API"
 	}
@@ -153,8 +153,8 @@ const (
 )
 
 // Temporary reports whether a later attempt may succeed: true for a rate
-// limit, and for a 5xx answer only when Config.RetryAmbiguous is set
-// (Twilio may have sent the message before failing).
+// limit, and for a 5xx answer unless Config.AtMostOnce is set (Twilio may
+// have sent the message before failing, so a retry may send it twice).
 func (e *Error) Temporary() bool { return e.temporary }
 
 // Is matches the sentinel the code or status stands for.
@@ -226,9 +226,11 @@ func (e *NetworkError) Timeout() bool {
 	return errors.As(e.Err, &ne) && ne.Timeout()
 }
 
-// Temporary reports whether a later attempt may succeed without sending
-// the message twice: true when the connection could not be made at all,
-// and for other failures only when Config.RetryAmbiguous is set.
+// Temporary reports whether a later attempt may succeed: true when the
+// connection could not be made at all (nothing was sent), and for a
+// timeout or a connection lost mid-request unless Config.AtMostOnce is
+// set (Twilio may have sent the message, so a retry may send it twice).
+// False when the caller cancelled the request.
 func (e *NetworkError) Temporary() bool { return e.temporary }
 
 // notSent reports whether err happened before any byte of the request
