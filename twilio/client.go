@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +85,7 @@ type Client struct {
 	endpoint  string
 	username  string
 	password  integrations.Secret
+	redact    redactor
 	userAgent string
 }
 
@@ -137,6 +137,7 @@ func New(s Settings, cfg Config) (*Client, error) {
 	if s.APIKeySID != "" {
 		c.username, c.password = s.APIKeySID, s.APIKeySecret
 	}
+	c.redact = newRedactor(c.username, c.password)
 	return c, nil
 }
 
@@ -263,21 +264,21 @@ func (c *Client) post(ctx context.Context, form string, attempt int) (Receipt, e
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse)) // lets the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		rec, err := parseReceipt(body)
+		rec, err := parseReceipt(body, c.redact)
 		if err != nil {
-			return Receipt{}, c.scrub(&Error{
+			return Receipt{}, &Error{
 				Status:   resp.StatusCode,
 				Message:  "HTTP " + strconv.Itoa(resp.StatusCode) + " but " + err.Error() + "; check the base URL (if it is Twilio's, the message was probably sent, so it is not resent)",
 				Attempts: attempt,
-			})
+			}
 		}
 		return rec, nil
 	}
-	e := parseError(resp.StatusCode, body)
+	e := parseError(resp.StatusCode, body, c.redact)
 	e.Attempts = attempt
 	e.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
 	e.temporary = errors.Is(e, ErrRateLimited) || e.Status >= 500 && !c.cfg.AtMostOnce
-	return Receipt{}, c.scrub(e)
+	return Receipt{}, e
 }
 
 func (c *Client) networkError(err error, attempt int) *NetworkError {
@@ -288,19 +289,6 @@ func (c *Client) networkError(err error, attempt int) *NetworkError {
 		Attempts:  attempt,
 		temporary: !cancelled && (notSent(err) || !c.cfg.AtMostOnce),
 	}
-}
-
-// scrub removes the credentials from text the server sent back, in case a
-// proxy or a fake echoes the request.
-func (c *Client) scrub(e *Error) *Error {
-	secret := c.password.Reveal()
-	if secret == "" {
-		return e
-	}
-	basic := base64.StdEncoding.EncodeToString([]byte(c.username + ":" + secret))
-	r := strings.NewReplacer(secret, "[redacted]", basic, "[redacted]")
-	e.Message, e.MoreInfo, e.Body = r.Replace(e.Message), r.Replace(e.MoreInfo), r.Replace(e.Body)
-	return e
 }
 
 // failureAttrs describes a failed attempt for the log without the error's

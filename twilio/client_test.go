@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -632,6 +634,51 @@ func TestTokenNeverLeaks(t *testing.T) {
 		assert.False(t, strings.Contains(all, secret), "a secret leaked: %.6s...", secret)
 	}
 	assert.NotContains(t, all, "870215", "the 2FA code never appears in a log or an error")
+}
+
+// A server that echoes the token where the client cuts its text: the
+// cut used to fall inside the token before the search for it, which then
+// missed it and left its first part in the error (issue 14, item 1).
+func TestTokenCutInTheAnswerNeverLeaks(t *testing.T) {
+	t.Parallel()
+	token := twiliotest.AuthToken
+	basic := base64.StdEncoding.EncodeToString([]byte(twiliotest.AccountSID + ":" + token))
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	bodies := map[string]string{
+		"plain text":      strings.Repeat("x", 185) + " " + token,
+		"basic auth":      strings.Repeat("x", 170) + " Basic " + basic,
+		"json message":    `{"code":1,"message":` + quote(strings.Repeat("m", 990)+token) + `}`,
+		"json more_info":  `{"code":1,"message":"m","more_info":` + quote("https://x.example/"+strings.Repeat("u", 272)+token) + `}`,
+		"cut by a proxy":  "upstream said: Authorization: " + token[:20],
+		"2xx, not a JSON": strings.Repeat("y", 40) + token,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			status := http.StatusBadRequest
+			if strings.HasPrefix(name, "2xx") {
+				status = http.StatusCreated
+			}
+			hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
+			}))
+			t.Cleanup(hostile.Close)
+			s := newServer(t).Settings()
+			s.BaseURL = hostile.URL
+			err := newClient(t, s, twilio.Config{MaxAttempts: 1}).SendSMS(t.Context(), code2FA(recipient))
+			require.Error(t, err)
+			var te *twilio.Error
+			require.ErrorAs(t, err, &te)
+			text := fmt.Sprintf("%s %+v %#v", err, te, te)
+			for _, secret := range []string{token, basic} {
+				for i := 0; i+6 <= len(secret); i++ {
+					require.NotContains(t, text, secret[i:i+6], "a part of a credential leaked")
+				}
+			}
+		})
+	}
 }
 
 type lockedWriter struct {
