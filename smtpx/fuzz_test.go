@@ -35,7 +35,7 @@ func FuzzHeaderText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		var b bytes.Buffer
-		writeField(&b, "Subject", encodeText(v))
+		writeField(&b, "Subject", encodeText("Subject", v))
 		b.WriteString("\r\n")
 		assertLines(t, b.Bytes())
 		msg, err := mail.ReadMessage(&b)
@@ -78,7 +78,7 @@ func FuzzReplyTo(f *testing.F) {
 		b.WriteString("\r\n")
 		for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\r\n\r\n"), "\r\n") {
 			if len(line) > 76 {
-				assert.Regexp(t, `^ ?<[^ ]+>,?$`, line, "only a lone long address may pass 76 octets")
+				assert.Regexp(t, `^(Reply-To:)? ?<[^ ]+>,?$`, line, "only a lone long address may pass 76 octets")
 			}
 		}
 		msg, err := mail.ReadMessage(&b)

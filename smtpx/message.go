@@ -101,7 +101,7 @@ func buildMessage(sender string, msg notify.Email, now time.Time) (*envelope, er
 	writeField(&b, "Date", now.Format(time.RFC1123Z))
 	writeField(&b, "From", sender)
 	writeField(&b, "To", msg.To)
-	writeField(&b, "Subject", encodeText(msg.Subject))
+	writeField(&b, "Subject", encodeText("Subject", msg.Subject))
 	writeField(&b, "Message-ID", env.id)
 	writeField(&b, "MIME-Version", "1.0")
 	utf8Header, err := writeExtraHeaders(&b, msg.Headers)
@@ -234,7 +234,7 @@ func writeExtraHeaders(b *bytes.Buffer, headers map[string]string) (bool, error)
 			writeField(b, name, list)
 			continue
 		}
-		writeField(b, name, encodeText(value))
+		writeField(b, name, encodeText(name, value))
 	}
 	return needUTF8, nil
 }
@@ -274,7 +274,7 @@ func formatAddress(a *mail.Address) string {
 			return quoted
 		}
 	}
-	return encodeWords(a.Name) + " " + angle
+	return encodeWords(a.Name, 0) + " " + angle
 }
 
 // longestWord returns the length of the longest run of s without a space.
@@ -286,16 +286,19 @@ func longestWord(s string) int {
 	return longest
 }
 
-// encodeText makes v safe as an unstructured header value (RFC 5322
-// section 3.2.5). Plain words of printable ASCII separated by single
-// spaces are kept as is; anything else (CR and LF included, and spacing
-// that folding or parsers would change) becomes RFC 2047 encoded words,
-// so it can never start a new header line and decodes to v exactly.
-func encodeText(v string) string {
+// encodeText makes v safe as the unstructured value of the field name
+// (RFC 5322 section 3.2.5). Plain words of printable ASCII separated by
+// single spaces are kept as is; anything else (CR and LF included, and
+// spacing that folding or parsers would change) becomes RFC 2047 encoded
+// words, so it can never start a new header line and decodes to v
+// exactly. The first encoded word is made short enough to share the
+// name's line within foldAt: folding before it instead would put a space
+// before the value, which some parsers (Python's email) keep.
+func encodeText(name, v string) string {
 	if isPlainText(v) {
 		return v
 	}
-	return encodeWords(v)
+	return encodeWords(v, foldAt-len(name)-len(": "))
 }
 
 func isPlainText(v string) bool {
@@ -322,15 +325,21 @@ func isPlainText(v string) bool {
 
 // encodeWords encodes v as UTF-8 "B" encoded words (RFC 2047 section 4.1)
 // separated by spaces, which decoders drop between encoded words. Each
-// word carries whole characters; invalid UTF-8 becomes U+FFFD.
-func encodeWords(v string) string {
+// word carries whole characters; invalid UTF-8 becomes U+FFFD. The first
+// word is at most first octets long when that leaves room for a
+// character; 0 means no limit but RFC 2047's.
+func encodeWords(v string, first int) string {
 	v = strings.ToValidUTF8(v, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(v)*4/3 + (len(v)/encodedChunk+1)*13)
 	for len(v) > 0 {
+		chunk := encodedChunk
+		if room := (first - len("=?utf-8?b??=")) / 4 * 3; b.Len() == 0 && room >= utf8.UTFMax {
+			chunk = min(chunk, room)
+		}
 		n := len(v)
-		if n > encodedChunk {
-			n = encodedChunk
+		if n > chunk {
+			n = chunk
 			for n > 0 && !utf8.RuneStart(v[n]) {
 				n--
 			}
@@ -347,16 +356,19 @@ func encodeWords(v string) string {
 }
 
 // writeField writes "name: value" CRLF, folding at spaces so that lines
-// stay within foldAt octets where a space allows it, before the first
-// word too ("Subject:" CRLF " =?utf-8?b?...?="). The caller guarantees
-// value has no CR, LF or word longer than maxWord.
+// stay within foldAt octets where a space allows it; before the first
+// word only when that makes the word fit ("Reply-To:" CRLF
+// " =?utf-8?b?...?="), since a parser may keep the space before a folded
+// value. The caller guarantees value has no CR, LF or word longer than
+// maxWord.
 func writeField(b *bytes.Buffer, name, value string) {
 	b.WriteString(name)
 	b.WriteString(":")
-	line := len(name) + 1
+	first := len(name) + 1
+	line := first
 	for {
 		word, rest, more := strings.Cut(value, " ")
-		if word != "" && line+1+len(word) > foldAt && line > 0 {
+		if word != "" && line+1+len(word) > foldAt && (line > first || 1+len(word) <= foldAt) {
 			b.WriteString("\r\n")
 			line = 0
 		}

@@ -160,6 +160,11 @@ func TestEncodedWordLinesWithin76(t *testing.T) {
 			if strings.Contains(line, "=?") {
 				assert.LessOrEqual(t, len(line), 76, "%q", line)
 			}
+			if strings.HasPrefix(line, "Subject:") || strings.HasPrefix(line, "X-Note:") {
+				// Not "Subject:" CRLF " =?...": Python's email keeps the
+				// space before a folded value.
+				assert.Regexp(t, `^[A-Za-z-]+: =\?utf-8\?b\?`, line)
+			}
 		}
 	}
 }
