@@ -35,8 +35,10 @@ type DelivererConfig struct {
 	PollInterval time.Duration
 	// Retry spaces the attempts at a message that fails temporarily;
 	// after Retry.MaxAttempts attempts it becomes a dead letter, as does
-	// a permanent failure at once. Zero fields take
-	// DefaultDelivererRetryPolicy's values; MaxElapsed is unused.
+	// a permanent failure at once. When the transport's error carries a
+	// server's wait (see RetryAfter), the message is not due again
+	// before it, even if that is longer than Retry.MaxDelay. Zero fields
+	// take DefaultDelivererRetryPolicy's values; MaxElapsed is unused.
 	Retry RetryPolicy
 	// Now is the clock used for retry times. Default time.Now.
 	Now func() time.Time
@@ -61,6 +63,15 @@ func DefaultDelivererRetryPolicy() RetryPolicy {
 // again later, or dead. Run it in one or more processes; the Outbox's
 // leases keep them from sending the same message at once. Create one
 // with NewDeliverer; it is safe for concurrent use.
+//
+// Delivery is at least once, bounded by Retry.MaxAttempts claims of each
+// message. A message can reach its recipient twice when a Deliverer dies,
+// or cannot reach the outbox, between a send and its acknowledgement,
+// and when a transport reports as temporary a failure after which the
+// server may have taken the message: smtpx for a connection lost after
+// the message's data, twilio for a 5xx answer, a timeout or a lost
+// connection (unless twilio.Config.AtMostOnce). Every copy carries the
+// message's key.
 type Deliverer struct {
 	outbox       Outbox
 	mailer       Mailer
@@ -129,8 +140,15 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
+// ackTimeout bounds MarkDelivered, which runs even after the context of
+// Run or DeliverDue is cancelled: the message went out, and a moment
+// spent recording that is cheaper than sending it to the recipient again.
+const ackTimeout = 10 * time.Second
+
 // Run delivers due messages until ctx is cancelled, then waits for the
-// sends in flight to return and returns nil. A send cut short by the
+// sends in flight to return and returns nil. A send that succeeds is
+// acknowledged even if ctx is cancelled meanwhile, within 10 seconds
+// more, so a shutdown does not cause a resend. A send cut short by the
 // cancellation, or one that finished but could not be acknowledged, is
 // left to its lease: another Deliverer sends it again when the lease
 // expires, with the same key. Claim errors are logged and retried after
@@ -229,18 +247,14 @@ func (d *Deliverer) deliver(ctx context.Context, m Message) {
 	err := send(sctx, d.mailer, d.sms, m)
 	timedOut := sctx.Err() != nil
 	cancel()
-	if ctx.Err() != nil {
-		// Shutting down: whether the send went out is unknown, and the
-		// outbox cannot be told. The lease will expire.
-		d.log.InfoContext(ctx, "notify: stopped during delivery; the message will be claimed again after its lease", attrs...)
+	if err == nil {
+		d.markDelivered(ctx, m, attrs)
 		return
 	}
-	if err == nil {
-		if aerr := d.outbox.MarkDelivered(ctx, m); aerr != nil {
-			d.log.ErrorContext(ctx, "notify: sent, but marking delivered failed; it will be sent again after its lease", append(attrs, slog.String("error", aerr.Error()))...)
-			return
-		}
-		d.log.InfoContext(ctx, "notify: delivered", attrs...)
+	if ctx.Err() != nil {
+		// Shutting down: whether the send went out is unknown. The
+		// lease will expire.
+		d.log.InfoContext(ctx, "notify: stopped during delivery; the message will be claimed again after its lease", attrs...)
 		return
 	}
 	f := Failure{Reason: redact(err.Error(), m.Sensitive)}
@@ -252,9 +266,22 @@ func (d *Deliverer) deliver(ctx context.Context, m Message) {
 		f.Dead = true
 		f.Reason = fmt.Sprintf("failed %d attempts, the last one: %s", m.Attempts, f.Reason)
 	default:
-		f.RetryAt = d.now().Add(d.retry.Delay(m.Attempts, d.rand.float()))
+		wait := max(d.retry.Delay(m.Attempts, d.rand.float()), RetryAfter(err))
+		f.RetryAt = d.now().Add(wait)
 	}
 	d.fail(ctx, m, f, attrs)
+}
+
+// markDelivered acknowledges a sent message with a context that outlives
+// ctx's cancellation by at most ackTimeout.
+func (d *Deliverer) markDelivered(ctx context.Context, m Message, attrs []any) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	if err := d.outbox.MarkDelivered(actx, m); err != nil {
+		d.log.ErrorContext(actx, "notify: sent, but marking delivered failed; it will be sent again after its lease", append(attrs, slog.String("error", err.Error()))...)
+		return
+	}
+	d.log.InfoContext(actx, "notify: delivered", attrs...)
 }
 
 func (d *Deliverer) fail(ctx context.Context, m Message, f Failure, attrs []any) {

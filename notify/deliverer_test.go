@@ -124,6 +124,35 @@ func TestDelivererRetryWaitsForTheBackoff(t *testing.T) {
 	assert.Equal(t, notifytest.Delivered, q.only(t).State)
 }
 
+// A server's Retry-After is a floor under the backoff: a Twilio 429 with
+// Retry-After: 600 used to leave the message due again in 22s (issue
+// 14, item 4).
+func TestDelivererHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		due        time.Duration
+	}{
+		{"longer than the backoff", 600 * time.Second, 600 * time.Second},
+		{"longer than MaxDelay", 3 * time.Hour, 3 * time.Hour},
+		{"shorter than the backoff", time.Second, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sms := notify.SMSSenderFunc(func(context.Context, notify.SMS) error { return throttled{tt.retryAfter} })
+			q := newQueue(t, notify.DelivererConfig{SMSSender: sms, Retry: notify.RetryPolicy{Jitter: -1}})
+			require.NoError(t, q.n.SendTestSMS(t.Context(), notify.TestSMS{}, "+14155550100"))
+			_, err := q.d.DeliverDue(t.Context())
+			require.NoError(t, err)
+			r := q.only(t)
+			assert.Equal(t, notifytest.Pending, r.State)
+			assert.Equal(t, epoch.Add(tt.due), r.Due)
+		})
+	}
+}
+
 func TestDelivererDeadLetters(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -160,42 +189,82 @@ func TestDelivererDeadLetters(t *testing.T) {
 
 func TestDelivererKilledBetweenSendAndAckRedeliversWithSameKey(t *testing.T) {
 	t.Parallel()
-	inner := &notifytest.Mailer{}
-	ctx, kill := context.WithCancel(t.Context())
+	clock := notifytest.NewClock(epoch)
+	inner := notifytest.NewOutbox(clock.Now)
+	// The first send succeeds, then the process "dies" before its
+	// acknowledgement reaches the outbox.
 	var once sync.Once
-	// The first send succeeds, then the process "dies" before it can
-	// mark the message delivered.
-	mailer := notify.MailerFunc(func(c context.Context, e notify.Email) error {
-		err := inner.SendEmail(c, e)
-		once.Do(kill)
-		return err
-	})
-	q := newQueue(t, notify.DelivererConfig{Mailer: mailer, Lease: time.Minute})
-	require.NoError(t, q.n.SendTestEmail(t.Context(), notify.TestEmail{}, "a@example.com"))
+	died := func() (lost bool) { once.Do(func() { lost = true }); return lost }
+	outbox := lossyOutbox{Outbox: inner, lose: died}
+	n, err := notify.New(notify.Config{Outbox: outbox, Rand: seeded(2)})
+	require.NoError(t, err)
+	mailer := &notifytest.Mailer{}
+	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, Mailer: mailer, Lease: time.Minute, Now: clock.Now, Sleep: clock.Sleep, Rand: seeded(3)})
+	require.NoError(t, err)
+	require.NoError(t, n.SendTestEmail(t.Context(), notify.TestEmail{}, "a@example.com"))
 
-	require.NoError(t, func() error { _, err := q.d.DeliverDue(ctx); return err }())
-	require.Len(t, inner.Sent(), 1)
-	r := q.only(t)
+	_, err = d.DeliverDue(t.Context())
+	require.NoError(t, err)
+	require.Len(t, mailer.Sent(), 1)
+	recs := inner.Records()
+	require.Len(t, recs, 1)
+	r := recs[0]
 	assert.Equal(t, notifytest.Leased, r.State, "never acknowledged")
 
 	// A new Deliverer (the restarted process) cannot take it while the
 	// lease lasts...
-	n, err := q.d.DeliverDue(t.Context())
+	claimed, err := d.DeliverDue(t.Context())
 	require.NoError(t, err)
-	assert.Zero(t, n)
+	assert.Zero(t, claimed)
 	// ...and sends it again once the lease has expired.
-	q.clock.Advance(time.Minute)
-	n, err = q.d.DeliverDue(t.Context())
+	clock.Advance(time.Minute)
+	claimed, err = d.DeliverDue(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 1, claimed)
 
-	sent := inner.Sent()
+	sent := mailer.Sent()
 	require.Len(t, sent, 2, "at least once: the message is sent again")
 	assert.Equal(t, sent[0].Key, sent[1].Key, "with the same idempotency key")
 	assert.Equal(t, r.Message.Key(), sent[1].Key)
-	r = q.only(t)
+	r, ok := inner.Record(r.Message.Key())
+	require.True(t, ok)
 	assert.Equal(t, notifytest.Delivered, r.State)
 	assert.Equal(t, 2, r.Message.Attempts)
+}
+
+// A send that succeeds while the Deliverer is being stopped is still
+// acknowledged: skipping MarkDelivered would send it again after the
+// lease (issue 14, item 6).
+func TestDelivererAcknowledgesASendThatFinishedDuringShutdown(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"DeliverDue", "Run"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			inner := &notifytest.Mailer{}
+			ctx, stop := context.WithCancel(t.Context())
+			mailer := notify.MailerFunc(func(c context.Context, e notify.Email) error {
+				err := inner.SendEmail(c, e)
+				stop() // SIGTERM arrives just after the server said 250
+				return err
+			})
+			q := newQueue(t, notify.DelivererConfig{Mailer: mailer, Lease: time.Minute})
+			require.NoError(t, q.n.SendTestEmail(t.Context(), notify.TestEmail{}, "a@example.com"))
+			if how == "Run" {
+				require.NoError(t, q.d.Run(ctx))
+			} else {
+				_, err := q.d.DeliverDue(ctx)
+				require.NoError(t, err)
+			}
+			require.Len(t, inner.Sent(), 1)
+			assert.Equal(t, notifytest.Delivered, q.only(t).State, "acknowledged despite the cancel")
+
+			q.clock.Advance(time.Hour)
+			n, err := q.d.DeliverDue(t.Context())
+			require.NoError(t, err)
+			assert.Zero(t, n, "nothing left to send again")
+			assert.Len(t, inner.Sent(), 1)
+		})
+	}
 }
 
 func TestDelivererRunStopsCleanlyOnCancel(t *testing.T) {
@@ -430,7 +499,7 @@ func TestDelivererRunSurvivesClaimErrors(t *testing.T) {
 	mailer := &notifytest.Mailer{}
 	d, err := notify.NewDeliverer(notify.DelivererConfig{
 		Outbox: &flakyClaims{Outbox: inner, n: 3}, Mailer: mailer,
-		Now: clock.Now, Sleep: clock.Sleep,
+		Now: clock.Now, Sleep: pollSleeper(clock, inner),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	require.NoError(t, err)
@@ -444,6 +513,25 @@ func TestDelivererRunSurvivesClaimErrors(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(logs.String(), "claiming from the outbox failed"))
 	assert.GreaterOrEqual(t, len(clock.Sleeps()), 3, "each failed claim waits PollInterval")
 	assert.Equal(t, 5*time.Second, clock.Sleeps()[0], "the default PollInterval")
+}
+
+// pollSleeper is clock.Sleep for a running Deliverer's polls, except
+// that it first waits, in real time, until no message of outbox is
+// leased. Clock.Sleep alone moves the fake clock as fast as Run can
+// loop: while a delivery goroutine is still between its send and its
+// MarkDelivered, a few dozen empty polls of 5s each would let its own
+// lease expire, and Run would claim and send the message again, a
+// duplicate that only a stalled process could cause with a real clock.
+// A real poll takes real time, in which an in-memory send completes.
+func pollSleeper(clock *notifytest.Clock, outbox *notifytest.Outbox) notify.Sleeper {
+	return func(ctx context.Context, d time.Duration) error {
+		for outbox.Count(notifytest.Leased) > 0 {
+			if err := notify.SleepContext(ctx, time.Millisecond); err != nil {
+				return err
+			}
+		}
+		return clock.Sleep(ctx, d)
+	}
 }
 
 // syncBuffer is a bytes.Buffer for a logger written from several

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/siteadmin/integrations"
 )
@@ -69,4 +70,23 @@ func redact(s string, secrets []integrations.Secret) string {
 		}
 	}
 	return s
+}
+
+// RetryAfter returns how long the server behind err asked its client to
+// wait before trying again, such as an HTTP Retry-After, or 0 when it
+// did not say. A transport reports the wait with a method on its error,
+//
+//	RetryAfter() time.Duration
+//
+// which RetryAfter finds with errors.As anywhere in err's chain, as
+// IsTemporary finds Temporary; a negative wait counts as 0. The Deliverer
+// never makes a message due again sooner than this wait, and the
+// Notifier never retries sooner (it gives up instead when the wait would
+// pass RetryPolicy.MaxElapsed). twilio.Error has the method.
+func RetryAfter(err error) time.Duration {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return max(r.RetryAfter(), 0)
+	}
+	return 0
 }

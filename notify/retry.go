@@ -16,7 +16,9 @@ import (
 // before attempt n+1 is BaseDelay·2^(n-1), capped at MaxDelay, of which
 // the fraction Jitter is random ("equal jitter"): with the defaults the
 // waits are about 1s, 2s, 4s and 8s, each shortened by up to half at
-// random so that many senders do not retry in step.
+// random so that many senders do not retry in step. A wait that the
+// server asked for (see RetryAfter) is waited in full, even when it is
+// longer than MaxDelay.
 //
 // A zero field means its default. The Notifier's defaults are below; a
 // Deliverer uses the same fields with its own defaults (see
@@ -152,7 +154,7 @@ func (p RetryPolicy) retry(ctx context.Context, now func() time.Time, sleep Slee
 		if err == nil || !IsTemporary(err) || attempt >= p.MaxAttempts {
 			return attempt, err
 		}
-		wait := p.Delay(attempt, rnd.float())
+		wait := max(p.Delay(attempt, rnd.float()), RetryAfter(err))
 		if now().Add(wait).Sub(start) > p.MaxElapsed {
 			return attempt, fmt.Errorf("gave up: the next attempt would start after the maximum of %s: %w", p.MaxElapsed, err)
 		}

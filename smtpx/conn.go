@@ -22,11 +22,12 @@ const quitTimeout = 2 * time.Second
 
 // conn is one SMTP connection, ready for MAIL once dialed.
 type conn struct {
-	dc         *deadlineConn
-	client     *smtp.Client
-	tlsVersion uint16 // 0 when not encrypted
-	release    func() bool
-	timer      *time.Timer // closes the connection when idle too long; guarded by Mailer.mu
+	dc            *deadlineConn
+	client        *smtp.Client
+	tlsVersion    uint16 // 0 when not encrypted
+	authenticated bool   // AUTH succeeded
+	release       func() bool
+	timer         *time.Timer // closes the connection when idle too long; guarded by Mailer.mu
 }
 
 // dial connects, sets up TLS and authenticates, recording each step in
@@ -223,7 +224,7 @@ func (m *Mailer) authenticate(ctx context.Context, c *conn, rep *TestReport) err
 	}
 	if !c.client.SupportsAuth(mech) {
 		return &Error{Code: CodeAuth, Command: "AUTH",
-			Problem: fmt.Sprintf("the server does not offer AUTH %s (it offers %s); choose another authentication", mech, offered)}
+			Problem: fmt.Sprintf("the server does not offer AUTH %s (it offers %s); choose another authentication", mech, printable(offered))}
 	}
 	if err := c.client.Auth(client); err != nil {
 		var se *smtp.SMTPError
@@ -232,10 +233,7 @@ func (m *Mailer) authenticate(ctx context.Context, c *conn, rep *TestReport) err
 			return contextError(ctx, "AUTH", err)
 		case errors.As(err, &se):
 			e := (&Error{Code: CodeAuth, Command: "AUTH", Err: err}).withReply(se)
-			e.Problem = fmt.Sprintf("the server refused username %q with this password over AUTH %s; check username and password", s.Username, mech)
-			if e.temporary {
-				e.Problem = fmt.Sprintf("the server could not check username %q right now (AUTH %s); a later attempt may succeed", s.Username, mech)
-			}
+			e.Problem = authRefusal(se.Code, s.Username, mech, c.tlsVersion != 0)
 			return e
 		case errors.Is(err, sasl.ErrUnexpectedServerChallenge), errors.Is(err, errLoginChallenge):
 			return &Error{Code: CodeAuth, Command: "AUTH", Err: err,
@@ -248,11 +246,47 @@ func (m *Mailer) authenticate(ctx context.Context, c *conn, rep *TestReport) err
 		return &Error{Code: CodeAuth, Command: "AUTH", Err: err,
 			Problem: fmt.Sprintf("AUTH %s failed (%s); try the other authentication mechanism", mech, oneLine(err))}
 	}
+	c.authenticated = true
 	rep.step(StepAuth, true, fmt.Sprintf("authenticated as %q with %s", s.Username, mech))
 	if rep != nil {
 		rep.Authenticated = true
 	}
 	return nil
+}
+
+// authRefusal says what a reply to AUTH means, by its code (RFC 4954
+// section 6, RFC 3207 for 530).
+func authRefusal(code int, username, mech string, encrypted bool) string {
+	switch {
+	case code/100 == 4:
+		return fmt.Sprintf("the server could not check username %q right now (AUTH %s); a later attempt may succeed", username, mech)
+	case code == 535:
+		return fmt.Sprintf("the server refused username %q with this password over AUTH %s; check username and password", username, mech)
+	case code == 534:
+		return fmt.Sprintf("the server refused AUTH %s as too weak, whatever the password; choose the other authentication mechanism, or ask the server's admin which one it accepts", mech)
+	case (code == 538 || code == 530) && !encrypted:
+		return fmt.Sprintf("the server accepts AUTH %s only over an encrypted connection; set tls to starttls (or tls, usually on port 465)", mech)
+	case code == 504:
+		return fmt.Sprintf("the server does not accept AUTH %s although it offered it; choose the other authentication mechanism", mech)
+	}
+	return fmt.Sprintf("the server refused AUTH %s for username %q; its reply says why", mech, username)
+}
+
+// authRequired rewrites the problem of a 530 reply ("authentication
+// required") during the mail transaction, which failure can only guess:
+// after a successful AUTH the cure is not to set up authentication.
+func authRequired(e *Error, c *conn, s Settings, from string) *Error {
+	if e.Reply != 530 {
+		return e
+	}
+	switch {
+	case c.authenticated:
+		e.Problem = fmt.Sprintf("the server answered 530 (authentication required) although this connection authenticated as %q; the account may not be allowed to send, or to send as %q: check its rights on the server", s.Username, from)
+	case c.tlsVersion == 0 && strings.Contains(strings.ToUpper(e.ServerText), "TLS"):
+		e.Code = CodeTLS
+		e.Problem = "the server requires an encrypted connection before mail; set tls to starttls (or tls, usually on port 465)"
+	}
+	return e
 }
 
 // deliver runs one mail transaction and returns the server's reply to
@@ -266,15 +300,16 @@ func (m *Mailer) deliver(ctx context.Context, c *conn, env *envelope) (string, e
 		}
 		opts = &smtp.MailOptions{UTF8: true}
 	}
+	s := m.cfg.Settings
 	if err := c.client.Mail(env.from, opts); err != nil {
-		return "", failure(ctx, "MAIL", err, fmt.Sprintf("the server refused sender %q; check that the account may send as this address", env.from))
+		return "", authRequired(failure(ctx, "MAIL", err, fmt.Sprintf("the server refused sender %q; check that the account may send as this address", env.from)), c, s, env.from)
 	}
 	if err := c.client.Rcpt(env.to, nil); err != nil {
-		return "", failure(ctx, "RCPT", err, fmt.Sprintf("the server refused recipient %q", env.to))
+		return "", authRequired(failure(ctx, "RCPT", err, fmt.Sprintf("the server refused recipient %q", env.to)), c, s, env.from)
 	}
 	w, err := c.client.Data()
 	if err != nil {
-		return "", failure(ctx, "DATA", err, "the server refused to take the message")
+		return "", authRequired(failure(ctx, "DATA", err, "the server refused to take the message"), c, s, env.from)
 	}
 	_ = c.dc.SetDeadline(time.Now().Add(m.cfg.Timeout))
 	if _, err := w.Write(env.data); err != nil {
@@ -284,7 +319,7 @@ func (m *Mailer) deliver(ctx context.Context, c *conn, env *envelope) (string, e
 	if err != nil {
 		return "", failure(ctx, "DATA", err, "the server refused the message")
 	}
-	return "250 " + resp.StatusText, nil
+	return "250 " + strings.ReplaceAll(printable(resp.StatusText), "\n", " / "), nil
 }
 
 // quit says QUIT, briefly, and closes the connection.

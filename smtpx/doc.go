@@ -35,5 +35,13 @@
 // enhanced status code, and a Problem saying what to fix; the sentinels
 // ErrAuth, ErrRejected and the rest match with errors.Is.
 //
+// Delivery is at least once, as with twilio: a lost connection and a
+// timeout are Temporary, so a notify.Notifier or Deliverer sends the
+// message again. Where that resend can reach the recipient twice: when
+// the connection is lost, or the deadline passes, after the message's
+// final "." but before the server's reply, the server may already have
+// queued it. The second copy carries the same Message-ID, which some
+// mail systems use to drop it.
+//
 // For tests, package smtptest runs a real SMTP server in-process.
 package smtpx

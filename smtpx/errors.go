@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 )
@@ -79,18 +81,56 @@ func (e *Error) Error() string {
 	b.WriteString("smtpx: ")
 	b.WriteString(string(e.Code))
 	b.WriteString(": ")
-	b.WriteString(e.Problem)
+	b.WriteString(printable(e.Problem))
 	if e.Reply != 0 {
 		fmt.Fprintf(&b, " (server replied %d", e.Reply)
 		if e.EnhancedCode != "" {
 			b.WriteString(" " + e.EnhancedCode)
 		}
 		if e.ServerText != "" {
-			b.WriteString(" " + strings.ReplaceAll(e.ServerText, "\n", " / "))
+			b.WriteString(" " + strings.ReplaceAll(printable(e.ServerText), "\n", " / "))
 		}
 		b.WriteString(")")
 	}
 	return b.String()
+}
+
+// printable replaces what a terminal, a log viewer or an admin page could
+// take for a command (control characters, an ESC sequence's ESC, Unicode
+// format characters such as bidi overrides, invalid UTF-8) by a space,
+// one for a run together with the spaces around it. Line feeds stay:
+// ServerText keeps a multi-line reply's lines apart. A server's words
+// pass through it on their way into an error, as twilio's do.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	spaces, unsafe := 0, false // the run of spaces and unsafe runes not yet written
+	flush := func() {
+		if unsafe {
+			spaces = 1
+		}
+		b.WriteString(strings.Repeat(" ", spaces))
+		spaces, unsafe = 0, false
+	}
+	for _, r := range s {
+		switch {
+		case unsafeRune(r):
+			unsafe = true
+		case r == ' ':
+			spaces++
+		default:
+			flush()
+			b.WriteRune(r)
+		}
+	}
+	flush()
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r != '\n' && (r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
 }
 
 // Unwrap returns the underlying error.
@@ -143,7 +183,7 @@ func (e *Error) withReply(se *smtp.SMTPError) *Error {
 	if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
 		e.EnhancedCode = fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
 	}
-	e.ServerText = se.Message
+	e.ServerText = printable(se.Message)
 	e.temporary = se.Code/100 == 4
 	return e
 }
@@ -164,11 +204,15 @@ func passwordScrubber(s Settings) *strings.Replacer {
 		return nil
 	}
 	b64 := func(v string) string { return strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(v)), "=") }
-	return strings.NewReplacer(
-		b64("\x00"+s.Username+"\x00"+pw), redacted,
+	pairs := []string{
+		b64("\x00" + s.Username + "\x00" + pw), redacted,
 		b64(pw), redacted,
 		pw, redacted,
-	)
+	}
+	if p := printable(pw); p != pw {
+		pairs = append(pairs, p, redacted) // as it reads once the reply is made printable
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // scrub takes the password out of everything in err that holds the
@@ -275,10 +319,11 @@ func contextError(ctx context.Context, command string, err error) *Error {
 		Problem: fmt.Sprintf("canceled during %s", command)}
 }
 
-// oneLine flattens an error's text (errors.Join uses newlines).
+// oneLine flattens an error's text (errors.Join uses newlines), which
+// may quote the server, into printable text.
 func oneLine(err error) string {
 	if err == nil {
 		return ""
 	}
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
+	return printable(strings.ReplaceAll(err.Error(), "\n", "; "))
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,6 +234,120 @@ func TestAuthFailures(t *testing.T) {
 			assert.Equal(t, tc.temporary, e.Temporary())
 			assert.NotContains(t, err.Error(), "wrong-Pa55word")
 			assert.NotContains(t, err.Error(), testPassword)
+		})
+	}
+}
+
+// A 534 at AUTH said "check username and password", and a 530 at MAIL
+// after a successful AUTH said "set authentication to plain or login"
+// (issue 14, item 8): the problem now says what the reply means.
+func TestAuthRepliesSayWhatHappened(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		inject    func(*smtptest.Server)
+		edit      func(*smtpx.Config)
+		code      smtpx.Code
+		command   string
+		reply     int
+		want      string
+		wantNot   string
+		temporary bool
+	}{
+		{"534 mechanism too weak",
+			func(s *smtptest.Server) {
+				s.ReplyNext(smtptest.AUTH, 1, 534, "5.7.9", "Authentication mechanism is too weak")
+			},
+			func(*smtpx.Config) {}, smtpx.CodeAuth, "AUTH", 534, "refused AUTH PLAIN as too weak", "check username and password", false},
+		{"538 encryption required",
+			func(s *smtptest.Server) { s.ReplyNext(smtptest.AUTH, 1, 538, "5.7.11", "Encryption required") },
+			func(c *smtpx.Config) { c.Settings.TLS, c.AllowInsecureAuth = smtpx.TLSNone, true },
+			smtpx.CodeAuth, "AUTH", 538, "only over an encrypted connection", "check username and password", false},
+		{"535 wrong credentials",
+			func(s *smtptest.Server) { s.FailNextAt(smtptest.AUTH, 1, smtptest.Permanent) },
+			func(*smtpx.Config) {}, smtpx.CodeAuth, "AUTH", 535, "check username and password", "", false},
+		{"454 try later",
+			func(s *smtptest.Server) {
+				s.ReplyNext(smtptest.AUTH, 1, 454, "4.7.0", "Temporary authentication failure")
+			},
+			func(*smtpx.Config) {}, smtpx.CodeAuth, "AUTH", 454, "a later attempt may succeed", "check username and password", true},
+		{"530 at MAIL after AUTH",
+			func(s *smtptest.Server) { s.ReplyNext(smtptest.MAIL, 1, 530, "5.7.0", "Authentication required") },
+			func(*smtpx.Config) {}, smtpx.CodeAuth, "MAIL", 530, `although this connection authenticated as "app@example.com"`, "set authentication to", false},
+		{"530 at MAIL without AUTH",
+			func(s *smtptest.Server) {},
+			func(c *smtpx.Config) { c.Settings.Authentication = smtpx.AuthNone },
+			smtpx.CodeAuth, "MAIL", 530, "set authentication to plain or login", "although", false},
+		{"530 STARTTLS first",
+			func(s *smtptest.Server) {
+				s.ReplyNext(smtptest.MAIL, 1, 530, "5.7.0", "Must issue a STARTTLS command first")
+			},
+			func(c *smtpx.Config) { c.Settings.TLS, c.Settings.Authentication = smtpx.TLSNone, smtpx.AuthNone },
+			smtpx.CodeTLS, "MAIL", 530, "set tls to starttls", "set authentication to", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := smtptest.Config{}
+			if tc.name == "538 encryption required" || tc.name == "530 STARTTLS first" {
+				cfg.TLS, cfg.AllowInsecureAuth = smtptest.NoTLS, true
+			}
+			var srv *smtptest.Server
+			if tc.name == "530 STARTTLS first" {
+				srv = newServer(t, cfg, true) // no AUTH: the injected 530 is the only one
+			} else {
+				srv = newServer(t, cfg)
+			}
+			tc.inject(srv)
+			mc := configFor(srv)
+			tc.edit(&mc)
+			err := newMailer(t, mc).SendEmail(context.Background(), email("bob@example.net"))
+			var e *smtpx.Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, tc.code, e.Code, err.Error())
+			assert.Equal(t, tc.command, e.Command)
+			assert.Equal(t, tc.reply, e.Reply)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.wantNot != "" {
+				assert.NotContains(t, err.Error(), tc.wantNot)
+			}
+			assert.Equal(t, tc.temporary, e.Temporary())
+		})
+	}
+}
+
+// A server's reply with an ESC sequence printed raw on sendtest's stderr
+// (issue 14, item 7): control and format characters from the server
+// never reach an error's text.
+func TestServerTextIsPrintable(t *testing.T) {
+	t.Parallel()
+	hostile := "bad \x1b[2J\x1b[31mcredentials\x07 \u202eevil\r\x00 \xff end"
+	for _, tc := range []struct {
+		name   string
+		inject func(*smtptest.Server)
+	}{
+		{"535 at AUTH", func(s *smtptest.Server) { s.ReplyNext(smtptest.AUTH, 1, 535, "5.7.8", hostile) }},
+		{"550 at MAIL", func(s *smtptest.Server) { s.ReplyNext(smtptest.MAIL, 1, 550, "5.7.1", hostile) }},
+		{"452 at RCPT", func(s *smtptest.Server) { s.ReplyNext(smtptest.RCPT, 1, 452, "", hostile) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, smtptest.Config{})
+			tc.inject(srv)
+			cfg := configFor(srv)
+			rep, err := smtpx.SendTest(context.Background(), cfg, "bob@example.net")
+			var e *smtpx.Error
+			require.ErrorAs(t, err, &e)
+			texts := []string{err.Error(), e.ServerText, e.Problem}
+			for _, step := range rep.Steps {
+				texts = append(texts, step.Detail)
+			}
+			for _, text := range texts {
+				for _, r := range text {
+					assert.False(t, unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError, "%U in %q", r, text)
+				}
+			}
+			assert.Contains(t, err.Error(), "[31mcredentials")
+			assert.Contains(t, err.Error(), "evil end")
 		})
 	}
 }

@@ -35,7 +35,7 @@ func FuzzHeaderText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		var b bytes.Buffer
-		writeField(&b, "Subject", encodeText(v))
+		writeField(&b, "Subject", encodeText("Subject", v))
 		b.WriteString("\r\n")
 		assertLines(t, b.Bytes())
 		msg, err := mail.ReadMessage(&b)
@@ -44,6 +44,51 @@ func FuzzHeaderText(f *testing.F) {
 		got, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 		require.NoError(t, err)
 		assert.Equal(t, strings.ToValidUTF8(v, "\uFFFD"), got)
+		for _, line := range strings.Split(b.String(), "\r\n") {
+			if strings.Contains(line, "=?") {
+				assert.LessOrEqual(t, len(line), 76, "RFC 2047's limit for a line with an encoded word: %q", line)
+			}
+		}
+	})
+}
+
+// FuzzReplyTo checks that an address list is re-rendered within the line
+// limits (76 octets but for a long address, which cannot fold; never over
+// 998) and parses back to the same names and addresses.
+func FuzzReplyTo(f *testing.F) {
+	for _, seed := range []string{
+		"Bob <bob@example.net>", "bob@example.net", strings.Repeat("x", 1200) + " <a@b.c>",
+		"\"" + strings.Repeat("Support Team ", 100) + "\" <help@example.org>", "Zoë <zoe@example.org>, Ann <ann@example.org>",
+		"=?utf-8?q?Z=C3=B6e?= <z@example.org>", `"a \\ \"b\"" <q@example.org>`, "<" + strings.Repeat("l", 240) + "@example.org>",
+		"=?utf-8?b?" + strings.Repeat("QUFB", 300) + "?= <a@b.c>", `"Eve\r\nBcc: x" <e@x.y>`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		want, err := mail.ParseAddressList(v)
+		if err != nil {
+			return
+		}
+		list, err := formatAddressList(v)
+		if err != nil {
+			return // an address smtpx refuses
+		}
+		var b bytes.Buffer
+		writeField(&b, "Reply-To", list)
+		b.WriteString("\r\n")
+		for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\r\n\r\n"), "\r\n") {
+			if len(line) > 76 {
+				assert.Regexp(t, `^(Reply-To:)? ?<[^ ]+>,?$`, line, "only a lone long address may pass 76 octets")
+			}
+		}
+		msg, err := mail.ReadMessage(&b)
+		require.NoError(t, err, "%q", b.String())
+		got, err := msg.Header.AddressList("Reply-To")
+		require.NoError(t, err, "%q", b.String())
+		for _, a := range want {
+			a.Name = strings.ToValidUTF8(a.Name, "\uFFFD") // as encodeWords writes it
+		}
+		assert.Equal(t, want, got)
 	})
 }
 
@@ -110,6 +155,8 @@ func FuzzBuildMessage(f *testing.F) {
 	f.Add("bob@example.net", "s", "t", "", "Reply-To", "\"Eve\r\nBcc: x\" <e@x.y>", "")
 	f.Add("zoë@exämple.net", strings.Repeat("x", 3000), strings.Repeat("y", 3000), "", "X-Long", strings.Repeat("z ", 700), "k")
 	f.Add("bob@example.net", "s", "", "", "Bcc", "evil@attacker.test", "k")
+	f.Add("bob@example.net", "s", "t", "", "Reply-To", strings.Repeat("x", 1200)+" <a@b.c>", "k")
+	f.Add("bob@example.net", "s", "t", "", "Reply-To", "\""+strings.Repeat("word ", 300)+"\" <a@b.c>", "k")
 	f.Fuzz(func(t *testing.T, to, subject, text, html, hname, hvalue, key string) {
 		msg := notify.Email{To: to, Subject: subject, Text: text, HTML: html, Key: key,
 			Headers: map[string]string{hname: hvalue}}
@@ -134,4 +181,20 @@ func FuzzBuildMessage(f *testing.F) {
 		assert.Equal(t, to, parsed.Header.Get("To"))
 		assert.Equal(t, env.id, parsed.Header.Get("Message-ID"))
 	})
+}
+
+// checkLines is the last guard: a line that smtpx built too long is
+// refused as smtpx's fault, never sent for the server to refuse.
+func TestCheckLines(t *testing.T) {
+	t.Parallel()
+	ok := "Subject: " + strings.Repeat("x", 989) + "\r\n\r\nbody\r\n"
+	assert.NoError(t, checkLines([]byte(ok)))
+	long := "Subject: hi\r\nReply-To: " + strings.Repeat("x", 989) + "\r\n\r\nbody\r\n"
+	err := checkLines([]byte(long))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, CodeMessage, e.Code)
+	assert.False(t, e.Temporary())
+	assert.Contains(t, err.Error(), `line 2, of field "Reply-To", with 999 octets`)
+	assert.Contains(t, err.Error(), "bug in smtpx")
 }

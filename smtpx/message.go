@@ -24,9 +24,13 @@ import (
 const (
 	// maxAddressLen is RFC 5321's limit on a path (section 4.5.3.1.3).
 	maxAddressLen = 254
-	// foldAt is RFC 5322's recommended line length (section 2.1.1); lines
-	// are folded at a space before they pass it.
-	foldAt = 78
+	// foldAt is the longest header line written when a space allows it:
+	// RFC 2047's limit for a line that holds an encoded word (section 2),
+	// within RFC 5322's recommended 78 (section 2.1.1).
+	foldAt = 76
+	// maxLine is RFC 5322's hard limit on a line, CRLF excluded (section
+	// 2.1.1); buildMessage refuses to send a message that passes it.
+	maxLine = 998
 	// maxWord is the longest run of non-space characters written into a
 	// header as is; longer runs are encoded so that the line stays within
 	// RFC 5322's hard limit of 998 octets.
@@ -97,7 +101,7 @@ func buildMessage(sender string, msg notify.Email, now time.Time) (*envelope, er
 	writeField(&b, "Date", now.Format(time.RFC1123Z))
 	writeField(&b, "From", sender)
 	writeField(&b, "To", msg.To)
-	writeField(&b, "Subject", encodeText(msg.Subject))
+	writeField(&b, "Subject", encodeText("Subject", msg.Subject))
 	writeField(&b, "Message-ID", env.id)
 	writeField(&b, "MIME-Version", "1.0")
 	utf8Header, err := writeExtraHeaders(&b, msg.Headers)
@@ -107,7 +111,26 @@ func buildMessage(sender string, msg notify.Email, now time.Time) (*envelope, er
 	env.utf8 = env.utf8 || utf8Header
 	writeBody(&b, msg.Text, msg.HTML)
 	env.data = b.Bytes()
+	if err := checkLines(env.data); err != nil {
+		return nil, err
+	}
 	return env, nil
+}
+
+// checkLines makes sure no line of data passes maxLine. The rest of this
+// file keeps to it; should it ever fail to, the message is refused here as
+// smtpx's fault, rather than sent for the server to refuse ("500 Line too
+// long") and reported as the server's.
+func checkLines(data []byte) error {
+	for n := 1; len(data) > 0; n++ {
+		line, rest, _ := bytes.Cut(data, []byte("\r\n"))
+		if len(line) > maxLine {
+			name, _, _ := bytes.Cut(line, []byte(":"))
+			return messageError(fmt.Sprintf("smtpx built line %d, of field %.40q, with %d octets, over RFC 5322's limit of %d; this is a bug in smtpx, please report it", n, name, len(line), maxLine))
+		}
+		data = rest
+	}
+	return nil
 }
 
 // messageID derives the Message-ID's content (without brackets) from the
@@ -211,13 +234,13 @@ func writeExtraHeaders(b *bytes.Buffer, headers map[string]string) (bool, error)
 			writeField(b, name, list)
 			continue
 		}
-		writeField(b, name, encodeText(value))
+		writeField(b, name, encodeText(name, value))
 	}
 	return needUTF8, nil
 }
 
-// formatAddressList re-renders an address list, encoding display names
-// as RFC 2047 requires.
+// formatAddressList re-renders an address list, each display name
+// quoted or encoded so that writeField can fold it (see formatAddress).
 func formatAddressList(v string) (string, error) {
 	addrs, err := mail.ParseAddressList(v)
 	if err != nil {
@@ -228,21 +251,54 @@ func formatAddressList(v string) (string, error) {
 		if p := addressProblem(a.Address); p != "" {
 			return "", fmt.Errorf("address %q %s", a.Address, p)
 		}
-		parts[i] = a.String()
+		parts[i] = formatAddress(a)
 	}
 	return strings.Join(parts, ", "), nil
 }
 
-// encodeText makes v safe as an unstructured header value (RFC 5322
-// section 3.2.5). Plain words of printable ASCII separated by single
-// spaces are kept as is; anything else (CR and LF included, and spacing
-// that folding or parsers would change) becomes RFC 2047 encoded words,
-// so it can never start a new header line and decodes to v exactly.
-func encodeText(v string) string {
+// formatAddress renders a as "name <address>". A display name of plain
+// words that each fit on a folded line stays readable, as a quoted
+// string (where folding is allowed, RFC 5322 section 3.2.4); any other
+// (non-ASCII, control characters, a word too long to fold) becomes RFC
+// 2047 encoded words, which fold between them. Only the address itself,
+// at most maxAddressLen octets, may then pass foldAt.
+func formatAddress(a *mail.Address) string {
+	angle := (&mail.Address{Address: a.Address}).String()
+	if a.Name == "" {
+		return angle
+	}
+	if isPlainText(a.Name) {
+		quoted := (&mail.Address{Name: a.Name, Address: a.Address}).String()
+		name := strings.TrimSuffix(quoted, " "+angle)
+		if longestWord(name) < foldAt {
+			return quoted
+		}
+	}
+	return encodeWords(a.Name, 0) + " " + angle
+}
+
+// longestWord returns the length of the longest run of s without a space.
+func longestWord(s string) int {
+	longest := 0
+	for _, w := range strings.Split(s, " ") {
+		longest = max(longest, len(w))
+	}
+	return longest
+}
+
+// encodeText makes v safe as the unstructured value of the field name
+// (RFC 5322 section 3.2.5). Plain words of printable ASCII separated by
+// single spaces are kept as is; anything else (CR and LF included, and
+// spacing that folding or parsers would change) becomes RFC 2047 encoded
+// words, so it can never start a new header line and decodes to v
+// exactly. The first encoded word is made short enough to share the
+// name's line within foldAt: folding before it instead would put a space
+// before the value, which some parsers (Python's email) keep.
+func encodeText(name, v string) string {
 	if isPlainText(v) {
 		return v
 	}
-	return encodeWords(v)
+	return encodeWords(v, foldAt-len(name)-len(": "))
 }
 
 func isPlainText(v string) bool {
@@ -269,15 +325,21 @@ func isPlainText(v string) bool {
 
 // encodeWords encodes v as UTF-8 "B" encoded words (RFC 2047 section 4.1)
 // separated by spaces, which decoders drop between encoded words. Each
-// word carries whole characters; invalid UTF-8 becomes U+FFFD.
-func encodeWords(v string) string {
+// word carries whole characters; invalid UTF-8 becomes U+FFFD. The first
+// word is at most first octets long when that leaves room for a
+// character; 0 means no limit but RFC 2047's.
+func encodeWords(v string, first int) string {
 	v = strings.ToValidUTF8(v, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(v)*4/3 + (len(v)/encodedChunk+1)*13)
 	for len(v) > 0 {
+		chunk := encodedChunk
+		if room := (first - len("=?utf-8?b??=")) / 4 * 3; b.Len() == 0 && room >= utf8.UTFMax {
+			chunk = min(chunk, room)
+		}
 		n := len(v)
-		if n > encodedChunk {
-			n = encodedChunk
+		if n > chunk {
+			n = chunk
 			for n > 0 && !utf8.RuneStart(v[n]) {
 				n--
 			}
@@ -294,15 +356,19 @@ func encodeWords(v string) string {
 }
 
 // writeField writes "name: value" CRLF, folding at spaces so that lines
-// stay near 78 octets. The caller guarantees value has no CR, LF or word
-// longer than maxWord.
+// stay within foldAt octets where a space allows it; before the first
+// word only when that makes the word fit ("Reply-To:" CRLF
+// " =?utf-8?b?...?="), since a parser may keep the space before a folded
+// value. The caller guarantees value has no CR, LF or word longer than
+// maxWord.
 func writeField(b *bytes.Buffer, name, value string) {
 	b.WriteString(name)
 	b.WriteString(":")
-	line := len(name) + 1
-	for i := 0; ; i++ {
+	first := len(name) + 1
+	line := first
+	for {
 		word, rest, more := strings.Cut(value, " ")
-		if word != "" && line+1+len(word) > foldAt && (i > 0 || line > len(name)+1) {
+		if word != "" && line+1+len(word) > foldAt && (line > first || 1+len(word) <= foldAt) {
 			b.WriteString("\r\n")
 			line = 0
 		}

@@ -79,6 +79,96 @@ func TestHeaderInjection(t *testing.T) {
 	}
 }
 
+// headerLines returns the header of raw as lines, CRLF removed.
+func headerLines(raw []byte) []string {
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	return strings.Split(string(head), "\r\n")
+}
+
+// A long Reply-To display name made a header line over 998 octets, which
+// a real server refuses ("500 Line too long"); display names are now
+// quoted or encoded so that they fold (issue 14, item 2).
+func TestReplyToFolds(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, smtptest.Config{})
+	m := newMailer(t, configFor(srv))
+	long := strings.Repeat("x", 1200)
+	words := strings.TrimSpace(strings.Repeat("Support Team ", 120))
+	tests := []struct {
+		name  string
+		addrs []*mail.Address
+	}{
+		{"one long word", []*mail.Address{{Name: long, Address: "help@example.org"}}},
+		{"many words", []*mail.Address{{Name: words, Address: "help@example.org"}}},
+		{"non-ASCII", []*mail.Address{{Name: strings.Repeat("Zoë Ångström ", 80) + "👋", Address: "zoe@example.org"}}},
+		{"specials", []*mail.Address{{Name: `Doe, "Jane" \ (Support) ` + strings.Repeat("q", 100), Address: "jane@example.org"}}},
+		{"encoded-word lookalike", []*mail.Address{{Name: "=?utf-8?q?Bcc:_evil@attacker.test?=", Address: "a@example.org"}}},
+		{"several", []*mail.Address{{Name: long, Address: "a@example.org"}, {Name: "Bob", Address: "b@example.org"}, {Address: "c@example.org"}, {Name: words, Address: "d@example.org"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv.Reset()
+			list := make([]string, len(tt.addrs))
+			for i, a := range tt.addrs {
+				list[i] = a.String()
+			}
+			msg := email("bob@example.net")
+			msg.Headers = map[string]string{"Reply-To": strings.Join(list, ", ")}
+			require.NoError(t, m.SendEmail(context.Background(), msg))
+			require.Len(t, srv.Messages(), 1)
+			got := srv.Messages()[0]
+			assertWellFormed(t, got, "Reply-To")
+			addrs, err := got.Header.AddressList("Reply-To")
+			require.NoError(t, err)
+			assert.Equal(t, tt.addrs, addrs)
+			inReplyTo := false
+			for _, line := range headerLines(got.Raw) {
+				if strings.HasPrefix(line, "Reply-To:") {
+					inReplyTo = true
+				} else if line != "" && line[0] != ' ' {
+					inReplyTo = false
+				}
+				if inReplyTo {
+					assert.LessOrEqual(t, len(line), 76, "a Reply-To line: %.80q", line)
+				}
+			}
+		})
+	}
+}
+
+// Every encoded Subject started with an 81-octet line, past RFC 2047's 76
+// for a line holding an encoded word (issue 14, item 3).
+func TestEncodedWordLinesWithin76(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, smtptest.Config{})
+	m := newMailer(t, configFor(srv))
+	for _, subject := range []string{"Grüße", strings.Repeat("Привет, мир! ", 30), "a\r\nb", strings.Repeat("é", 45)} {
+		srv.Reset()
+		msg := email("bob@example.net")
+		msg.Subject = subject
+		replyTo := &mail.Address{Name: subject, Address: "r@example.org"}
+		msg.Headers = map[string]string{"X-Note": subject, "Reply-To": replyTo.String()}
+		require.NoError(t, m.SendEmail(context.Background(), msg))
+		got := srv.Messages()[0]
+		assertWellFormed(t, got, "X-Note", "Reply-To")
+		assert.Equal(t, subject, got.Subject)
+		assert.Equal(t, subject, got.HeaderValue("X-Note"))
+		addrs, err := got.Header.AddressList("Reply-To")
+		require.NoError(t, err)
+		assert.Equal(t, []*mail.Address{replyTo}, addrs)
+		for _, line := range headerLines(got.Raw) {
+			if strings.Contains(line, "=?") {
+				assert.LessOrEqual(t, len(line), 76, "%q", line)
+			}
+			if strings.HasPrefix(line, "Subject:") || strings.HasPrefix(line, "X-Note:") {
+				// Not "Subject:" CRLF " =?...": Python's email keeps the
+				// space before a folded value.
+				assert.Regexp(t, `^[A-Za-z-]+: =\?utf-8\?b\?`, line)
+			}
+		}
+	}
+}
+
 func TestRefusedMessages(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, smtptest.Config{})

@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -47,21 +46,31 @@ type Config struct {
 	// Default: none.
 	StatusCallback string
 	// MaxAttempts bounds the requests per message, the first included.
-	// Default: DefaultMaxAttempts; 1 disables retries.
+	// Default: DefaultMaxAttempts; 1 disables retries. A notify.Notifier
+	// or Deliverer that retries a Temporary error calls SendSMS again, so
+	// a message can cost up to its Retry.MaxAttempts times this many
+	// requests.
 	MaxAttempts int
 	// MinBackoff is the wait before the first retry; each retry doubles it,
 	// and a random jitter takes off up to half. Default: DefaultMinBackoff.
 	MinBackoff time.Duration
 	// MaxBackoff caps one wait. A Retry-After longer than this, or longer
 	// than the context has left, ends the retries at once with the rate
-	// limit error (whose RetryAfter says when to come back).
+	// limit error (whose RetryAfter method says when to come back).
 	// Default: DefaultMaxBackoff.
 	MaxBackoff time.Duration
-	// RetryAmbiguous also retries 5xx answers and failed or timed-out
-	// requests, and marks them Temporary. They are not retried by default
-	// because Twilio may have sent the message already: a retry could send
-	// it twice.
-	RetryAmbiguous bool
+	// AtMostOnce never repeats a request that Twilio may have acted on: a
+	// 5xx answer, a timeout, or a connection lost after the request went
+	// out. Such a failure is then final (Temporary reports false), so a
+	// message is never sent twice, and some are lost instead.
+	//
+	// Default false: like smtpx, the client delivers at least once. Those
+	// failures are retried within MaxAttempts, and reported Temporary
+	// after the last attempt so that a notify.Notifier or Deliverer tries
+	// again later. Twilio's Messages API takes no idempotency key, so
+	// when Twilio had in fact accepted the message before failing, each
+	// such retry sends the recipient another copy.
+	AtMostOnce bool
 	// Sleep waits d or until ctx ends, returning ctx's error in that case;
 	// tests replace it. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -78,6 +87,7 @@ type Client struct {
 	endpoint  string
 	username  string
 	password  integrations.Secret
+	redact    redactor
 	userAgent string
 }
 
@@ -129,6 +139,7 @@ func New(s Settings, cfg Config) (*Client, error) {
 	if s.APIKeySID != "" {
 		c.username, c.password = s.APIKeySID, s.APIKeySecret
 	}
+	c.redact = newRedactor(c.username, c.password)
 	return c, nil
 }
 
@@ -154,8 +165,9 @@ func userAgent() string {
 // "siteadmin-integrations/v1.2.0 twilio (go1.24.4)".
 func (c *Client) UserAgent() string { return c.userAgent }
 
-// SendSMS sends msg, retrying as Config says; it implements
-// notify.SMSSender. It refuses with ErrDisabled while Settings.Enabled is
+// SendSMS sends msg, retrying as Config says: at most MaxAttempts
+// requests, waits of at most MaxBackoff each, and none past ctx's
+// deadline. It implements notify.SMSSender. It refuses with ErrDisabled while Settings.Enabled is
 // false. Errors: *FieldError for an invalid message, *Error for Twilio's
 // answer, *NetworkError for no answer; notify.IsTemporary tells which a
 // later attempt may cure.
@@ -254,21 +266,21 @@ func (c *Client) post(ctx context.Context, form string, attempt int) (Receipt, e
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse)) // lets the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		rec, err := parseReceipt(body)
+		rec, err := parseReceipt(body, c.redact)
 		if err != nil {
-			return Receipt{}, c.scrub(&Error{
+			return Receipt{}, &Error{
 				Status:   resp.StatusCode,
 				Message:  "HTTP " + strconv.Itoa(resp.StatusCode) + " but " + err.Error() + "; check the base URL (if it is Twilio's, the message was probably sent, so it is not resent)",
 				Attempts: attempt,
-			})
+			}
 		}
 		return rec, nil
 	}
-	e := parseError(resp.StatusCode, body)
+	e := parseError(resp.StatusCode, body, c.redact)
 	e.Attempts = attempt
-	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
-	e.temporary = errors.Is(e, ErrRateLimited) || c.cfg.RetryAmbiguous && e.Status >= 500
-	return Receipt{}, c.scrub(e)
+	e.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+	e.temporary = errors.Is(e, ErrRateLimited) || e.Status >= 500 && !c.cfg.AtMostOnce
+	return Receipt{}, e
 }
 
 func (c *Client) networkError(err error, attempt int) *NetworkError {
@@ -277,21 +289,8 @@ func (c *Client) networkError(err error, attempt int) *NetworkError {
 		URL:       c.endpoint,
 		Err:       err,
 		Attempts:  attempt,
-		temporary: !cancelled && (notSent(err) || c.cfg.RetryAmbiguous),
+		temporary: !cancelled && (notSent(err) || !c.cfg.AtMostOnce),
 	}
-}
-
-// scrub removes the credentials from text the server sent back, in case a
-// proxy or a fake echoes the request.
-func (c *Client) scrub(e *Error) *Error {
-	secret := c.password.Reveal()
-	if secret == "" {
-		return e
-	}
-	basic := base64.StdEncoding.EncodeToString([]byte(c.username + ":" + secret))
-	r := strings.NewReplacer(secret, "[redacted]", basic, "[redacted]")
-	e.Message, e.MoreInfo, e.Body = r.Replace(e.Message), r.Replace(e.MoreInfo), r.Replace(e.Body)
-	return e
 }
 
 // failureAttrs describes a failed attempt for the log without the error's

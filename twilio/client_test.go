@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -310,7 +312,7 @@ func TestRetryGivesUp(t *testing.T) {
 			assert.ErrorIs(t, err, twilio.ErrRateLimited)
 			assert.Equal(t, 429, te.Status)
 			assert.Equal(t, twilio.CodeTooManyRequests, te.Code)
-			assert.Equal(t, tt.retryAfter.Round(time.Second), te.RetryAfter)
+			assert.Equal(t, tt.retryAfter.Round(time.Second), te.RetryAfter())
 			assert.Equal(t, tt.requests, te.Attempts)
 			assert.True(t, notify.IsTemporary(err), "the Notifier may try again later")
 			assert.Equal(t, tt.requests, srv.Requests())
@@ -320,44 +322,88 @@ func TestRetryGivesUp(t *testing.T) {
 	}
 }
 
-func TestServerErrorNotRetriedByDefault(t *testing.T) {
+// One 503 used to fail the send, as it failed SendTest, the Notifier's
+// test SMS and a queued SMS (issue 14, item 5): an answer that leaves it
+// unknown whether Twilio sent the message is now retried, as smtpx
+// retries an uncertain failure, within MaxAttempts.
+func TestAmbiguousFailuresAreRetriedByDefault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault func(*twiliotest.Server)
+		sent  int // copies the recipient gets
+	}{
+		{"503", func(s *twiliotest.Server) { s.ServiceUnavailable(1) }, 1},
+		{"500", func(s *twiliotest.Server) { s.ServerError(1) }, 1},
+		{"a proxy's 502 page", func(s *twiliotest.Server) { s.NonJSON(1, http.StatusBadGateway) }, 1},
+		{"reset after Twilio queued it", func(s *twiliotest.Server) { s.DropAfterAccept(1) }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t)
+			tt.fault(srv)
+			sl := &sleeper{}
+			rec, err := newClient(t, srv.Settings(), twilio.Config{Sleep: sl.Sleep}).Send(t.Context(), code2FA(recipient))
+			require.NoError(t, err)
+			assert.Equal(t, 2, rec.Attempts)
+			assert.Len(t, sl.Waits(), 1)
+			assert.Len(t, srv.Messages(), tt.sent, "the documented cost: a reset after queuing sends the SMS twice")
+		})
+	}
+}
+
+func TestAmbiguousFailuresStayTemporaryAfterTheLastAttempt(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
-	srv.ServerError(1)
+	srv.ServiceUnavailable(100)
 	sl := &sleeper{}
 	err := newClient(t, srv.Settings(), twilio.Config{Sleep: sl.Sleep}).SendSMS(t.Context(), code2FA(recipient))
 	var te *twilio.Error
 	require.ErrorAs(t, err, &te)
-	assert.Equal(t, 500, te.Status)
+	assert.Equal(t, 503, te.Status)
 	assert.ErrorIs(t, err, twilio.ErrServer)
-	assert.False(t, notify.IsTemporary(err), "the message may have been sent")
+	assert.Equal(t, twilio.DefaultMaxAttempts, te.Attempts, "bounded in attempts")
+	assert.Equal(t, twilio.DefaultMaxAttempts, srv.Requests())
+	assert.True(t, notify.IsTemporary(err), "a Notifier or Deliverer tries again later")
 	assert.Contains(t, err.Error(), "may or may not have been sent")
-	assert.Equal(t, 1, srv.Requests())
-	assert.Empty(t, sl.Waits())
+	assert.Contains(t, err.Error(), "twice")
 }
 
-func TestServerErrorRetriedWhenOptedIn(t *testing.T) {
+// AtMostOnce: nothing that Twilio may have acted on is sent again, and
+// the failure is final; what is known not to have been sent still is.
+func TestAtMostOnceNeverResends(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
-	srv.ServerError(1)
-	srv.NonJSON(1, http.StatusBadGateway)
-	sl := &sleeper{}
-	rec, err := newClient(t, srv.Settings(), twilio.Config{Sleep: sl.Sleep, RetryAmbiguous: true}).Send(t.Context(), code2FA(recipient))
-	require.NoError(t, err)
-	assert.Equal(t, 3, rec.Attempts)
-	assert.Len(t, sl.Waits(), 2)
-	assert.Len(t, srv.Messages(), 1)
-
-	srv.ServerError(1)
-	err = newClient(t, srv.Settings(), twilio.Config{Sleep: sl.Sleep, RetryAmbiguous: true, MaxAttempts: 1}).SendSMS(t.Context(), code2FA(recipient))
-	assert.True(t, notify.IsTemporary(err), "opted in: the Notifier may retry")
+	tests := []struct {
+		name      string
+		fault     func(*twiliotest.Server)
+		requests  int
+		temporary bool
+	}{
+		{"503", func(s *twiliotest.Server) { s.ServiceUnavailable(1) }, 1, false},
+		{"reset after Twilio queued it", func(s *twiliotest.Server) { s.DropAfterAccept(1) }, 1, false},
+		{"rate limit", func(s *twiliotest.Server) { s.TooManyRequests(100, 0) }, twilio.DefaultMaxAttempts, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t)
+			tt.fault(srv)
+			sl := &sleeper{}
+			err := newClient(t, srv.Settings(), twilio.Config{Sleep: sl.Sleep, AtMostOnce: true}).SendSMS(t.Context(), code2FA(recipient))
+			require.Error(t, err)
+			assert.Equal(t, tt.requests, srv.Requests())
+			assert.Equal(t, tt.temporary, notify.IsTemporary(err))
+			assert.LessOrEqual(t, len(srv.Messages()), 1, "never a second copy")
+		})
+	}
 }
 
 func TestNonJSONAnswer(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
 	srv.NonJSON(1, http.StatusBadGateway)
-	err := newClient(t, srv.Settings(), twilio.Config{}).SendSMS(t.Context(), code2FA(recipient))
+	err := newClient(t, srv.Settings(), twilio.Config{MaxAttempts: 1}).SendSMS(t.Context(), code2FA(recipient))
 	var te *twilio.Error
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 502, te.Status)
@@ -382,34 +428,44 @@ func TestTimeouts(t *testing.T) {
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout())
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.False(t, notify.IsTemporary(err), "a timed-out request may have been sent")
+	assert.True(t, notify.IsTemporary(err), "at least once: a later attempt may succeed")
 	assert.Contains(t, err.Error(), "may or may not have been sent")
-	assert.Empty(t, sl.Waits(), "timeouts are not retried by default")
+	assert.Empty(t, sl.Waits(), "never a retry past the context's deadline")
 
-	err = newClient(t, srv.Settings(), twilio.Config{HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}, Sleep: sl.Sleep}).
+	err = newClient(t, srv.Settings(), twilio.Config{HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}, Sleep: sl.Sleep, MaxAttempts: 2}).
 		SendSMS(t.Context(), code2FA(recipient))
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout(), "the HTTP client's own timeout")
+	assert.Equal(t, 2, ne.Attempts, "a timeout is retried")
+	assert.True(t, notify.IsTemporary(err))
 
-	err = newClient(t, srv.Settings(), twilio.Config{HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}, Sleep: sl.Sleep, RetryAmbiguous: true, MaxAttempts: 2}).
+	err = newClient(t, srv.Settings(), twilio.Config{HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}, Sleep: sl.Sleep, AtMostOnce: true}).
 		SendSMS(t.Context(), code2FA(recipient))
 	require.ErrorAs(t, err, &ne)
-	assert.Equal(t, 2, ne.Attempts, "opted in: a timeout is retried")
-	assert.True(t, notify.IsTemporary(err))
+	assert.Equal(t, 1, ne.Attempts, "AtMostOnce: a timed-out request may have been sent")
+	assert.False(t, notify.IsTemporary(err))
 }
 
-func TestConnectionRefused(t *testing.T) {
+// A refused connection sends nothing: the error said it was safe to
+// retry, yet the client gave up after one attempt (issue 14, item 9).
+func TestConnectionRefusedIsRetried(t *testing.T) {
 	t.Parallel()
 	srv := twiliotest.NewServer()
 	s := srv.Settings()
 	srv.Close()
-	err := newClient(t, s, twilio.Config{}).SendSMS(t.Context(), code2FA(recipient))
-	var ne *twilio.NetworkError
-	require.ErrorAs(t, err, &ne)
-	assert.False(t, ne.Timeout())
-	assert.True(t, notify.IsTemporary(err), "nothing was sent, so a later attempt is safe")
-	assert.Contains(t, err.Error(), "nothing was sent")
-	assert.Contains(t, err.Error(), s.BaseURL)
+	for _, cfg := range []twilio.Config{{}, {AtMostOnce: true}} {
+		sl := &sleeper{}
+		cfg.Sleep = sl.Sleep
+		err := newClient(t, s, cfg).SendSMS(t.Context(), code2FA(recipient))
+		var ne *twilio.NetworkError
+		require.ErrorAs(t, err, &ne)
+		assert.False(t, ne.Timeout())
+		assert.Equal(t, twilio.DefaultMaxAttempts, ne.Attempts, "AtMostOnce %v: retried, nothing was sent", cfg.AtMostOnce)
+		assert.Len(t, sl.Waits(), twilio.DefaultMaxAttempts-1)
+		assert.True(t, notify.IsTemporary(err), "nothing was sent, so a later attempt is safe")
+		assert.Contains(t, err.Error(), "nothing was sent")
+		assert.Contains(t, err.Error(), s.BaseURL)
+	}
 }
 
 func TestCancelDuringBackoff(t *testing.T) {
@@ -578,6 +634,51 @@ func TestTokenNeverLeaks(t *testing.T) {
 		assert.False(t, strings.Contains(all, secret), "a secret leaked: %.6s...", secret)
 	}
 	assert.NotContains(t, all, "870215", "the 2FA code never appears in a log or an error")
+}
+
+// A server that echoes the token where the client cuts its text: the
+// cut used to fall inside the token before the search for it, which then
+// missed it and left its first part in the error (issue 14, item 1).
+func TestTokenCutInTheAnswerNeverLeaks(t *testing.T) {
+	t.Parallel()
+	token := twiliotest.AuthToken
+	basic := base64.StdEncoding.EncodeToString([]byte(twiliotest.AccountSID + ":" + token))
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	bodies := map[string]string{
+		"plain text":      strings.Repeat("x", 185) + " " + token,
+		"basic auth":      strings.Repeat("x", 170) + " Basic " + basic,
+		"json message":    `{"code":1,"message":` + quote(strings.Repeat("m", 990)+token) + `}`,
+		"json more_info":  `{"code":1,"message":"m","more_info":` + quote("https://x.example/"+strings.Repeat("u", 272)+token) + `}`,
+		"cut by a proxy":  "upstream said: Authorization: " + token[:20],
+		"2xx, not a JSON": strings.Repeat("y", 40) + token,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			status := http.StatusBadRequest
+			if strings.HasPrefix(name, "2xx") {
+				status = http.StatusCreated
+			}
+			hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
+			}))
+			t.Cleanup(hostile.Close)
+			s := newServer(t).Settings()
+			s.BaseURL = hostile.URL
+			err := newClient(t, s, twilio.Config{MaxAttempts: 1}).SendSMS(t.Context(), code2FA(recipient))
+			require.Error(t, err)
+			var te *twilio.Error
+			require.ErrorAs(t, err, &te)
+			text := fmt.Sprintf("%s %+v %#v", err, te, te)
+			for _, secret := range []string{token, basic} {
+				for i := 0; i+6 <= len(secret); i++ {
+					require.NotContains(t, text, secret[i:i+6], "a part of a credential leaked")
+				}
+			}
+		})
+	}
 }
 
 type lockedWriter struct {

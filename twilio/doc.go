@@ -19,12 +19,22 @@
 // matches ErrAuth, ErrInvalidTo, ErrUnverified, ErrOptedOut,
 // ErrRateLimited or ErrServer. No answer at all is a *NetworkError.
 //
-// Retries: a rate limit (HTTP 429 or Twilio's 20429) is retried with
-// exponential backoff and jitter, honouring Retry-After, at most
-// Config.MaxAttempts times and never past the context. A 5xx or a timeout
-// is not retried, since Twilio may have sent the message already; set
-// Config.RetryAmbiguous to retry them anyway. Temporary() on the errors
-// tells the notify package what it may retry later.
+// Retries: a rate limit (HTTP 429 or Twilio's 20429), a connection that
+// could not be made, a 5xx answer, a timeout and a connection lost
+// mid-request are retried with exponential backoff and jitter, honouring
+// Retry-After, at most Config.MaxAttempts requests in all (4), each wait
+// at most Config.MaxBackoff (30s), never past the context's deadline.
+// The same holds for SendSMS, for SendTest (the admin page's button) and
+// under a notify.Notifier or Deliverer, which also retry later what is
+// still Temporary() after the last attempt, and whose
+// errors carry Retry-After to them (notify.RetryAfter).
+//
+// Delivery is thus at least once, as with smtpx. Where a resend can reach
+// the recipient twice: after a 5xx, a timeout or a lost connection,
+// Twilio may already have accepted the message, and its Messages API has
+// no idempotency key, so the retry is a second SMS. (A rate limit and a
+// refused connection are safe: nothing was sent.) A host that would
+// rather lose such a message than send it twice sets Config.AtMostOnce.
 //
 // # Delivery status
 //

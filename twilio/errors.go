@@ -62,16 +62,21 @@ const (
 // was not Twilio's JSON (a proxy's HTML page, say), Code is 0 and Body holds
 // a bounded, printable excerpt. Error() adds what an admin should do.
 type Error struct {
-	Status     int           // HTTP status, such as 400
-	Code       int           // Twilio's error code, such as 21211; 0 if none
-	Message    string        // Twilio's message
-	MoreInfo   string        // link to Twilio's page about Code
-	Body       string        // excerpt of a non-JSON body, at most 200 bytes
-	RetryAfter time.Duration // the Retry-After wait, when the answer had one
-	Attempts   int           // requests made for the message, this one included
+	Status   int    // HTTP status, such as 400
+	Code     int    // Twilio's error code, such as 21211; 0 if none
+	Message  string // Twilio's message
+	MoreInfo string // link to Twilio's page about Code
+	Body     string // excerpt of a non-JSON body, at most 200 bytes
+	Attempts int    // requests made for the message, this one included
 
-	temporary bool
+	retryAfter time.Duration
+	temporary  bool
 }
+
+// RetryAfter returns the wait that the answer's Retry-After header asked
+// for, or 0 when it had none. notify.RetryAfter reads it, so that a
+// notify.Deliverer does not try the message again any sooner.
+func (e *Error) RetryAfter() time.Duration { return e.retryAfter }
 
 // Error says what Twilio answered and what the admin should do about it:
 // the HTTP status, Twilio's code and message (or the excerpt), the hint and
@@ -135,7 +140,7 @@ func (e *Error) Hint() string {
 	case e.Status == http.StatusTooManyRequests:
 		return hintRateLimit
 	case e.Status >= 500:
-		return "Twilio failed to answer; the message may or may not have been sent, so it is not resent unless the host opts in"
+		return "Twilio failed; the message may or may not have been sent, and a retry may deliver it twice. If this persists, check status.twilio.com"
 	case e.Status >= 300 && e.Status < 400, e.Code == 0 && e.Body != "":
 		return "Check the base URL: the answer did not come from Twilio's API"
 	}
@@ -148,8 +153,8 @@ const (
 )
 
 // Temporary reports whether a later attempt may succeed: true for a rate
-// limit, and for a 5xx answer only when Config.RetryAmbiguous is set
-// (Twilio may have sent the message before failing).
+// limit, and for a 5xx answer unless Config.AtMostOnce is set (Twilio may
+// have sent the message before failing, so a retry may send it twice).
 func (e *Error) Temporary() bool { return e.temporary }
 
 // Is matches the sentinel the code or status stands for.
@@ -221,9 +226,11 @@ func (e *NetworkError) Timeout() bool {
 	return errors.As(e.Err, &ne) && ne.Timeout()
 }
 
-// Temporary reports whether a later attempt may succeed without sending
-// the message twice: true when the connection could not be made at all,
-// and for other failures only when Config.RetryAmbiguous is set.
+// Temporary reports whether a later attempt may succeed: true when the
+// connection could not be made at all (nothing was sent), and for a
+// timeout or a connection lost mid-request unless Config.AtMostOnce is
+// set (Twilio may have sent the message, so a retry may send it twice).
+// False when the caller cancelled the request.
 func (e *NetworkError) Temporary() bool { return e.temporary }
 
 // notSent reports whether err happened before any byte of the request

@@ -59,7 +59,7 @@ func (s *jsonString) UnmarshalJSON(data []byte) error {
 // parseReceipt reads a Message resource, the body of a 201. Only a body
 // that is not a JSON object is an error (a web page answering 200 at a
 // wrong base URL, say); a missing field reads as its zero value.
-func parseReceipt(data []byte) (Receipt, error) {
+func parseReceipt(data []byte, r redactor) (Receipt, error) {
 	var m struct {
 		SID                 jsonString `json:"sid"`
 		Status              jsonString `json:"status"`
@@ -71,7 +71,7 @@ func parseReceipt(data []byte) (Receipt, error) {
 		MessagingServiceSID jsonString `json:"messaging_service_sid"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		return Receipt{}, fmt.Errorf("the answer is not Twilio's JSON message resource: %s", quoteInput(printable(string(data), 100)))
+		return Receipt{}, fmt.Errorf("the answer is not Twilio's JSON message resource: %s", quoteInput(r.excerpt(string(data), 100)))
 	}
 	return Receipt{
 		SID:                 string(m.SID),
@@ -87,9 +87,10 @@ func parseReceipt(data []byte) (Receipt, error) {
 
 // parseError reads an error answer: Twilio's JSON
 // {"code": N, "message": S, "more_info": URL, "status": N} when the body
-// holds it, an excerpt of the body otherwise. Status comes from the HTTP
-// response, whatever the JSON says.
-func parseError(status int, body []byte) *Error {
+// holds it, an excerpt of the body otherwise, each without the
+// credentials r knows. Status comes from the HTTP response, whatever the
+// JSON says.
+func parseError(status int, body []byte, r redactor) *Error {
 	e := &Error{Status: status}
 	var m struct {
 		Code     jsonInt    `json:"code"`
@@ -98,11 +99,11 @@ func parseError(status int, body []byte) *Error {
 	}
 	if json.Unmarshal(body, &m) == nil && (m.Code != 0 || m.Message != "") {
 		e.Code = int(m.Code)
-		e.Message = printable(string(m.Message), 1000)
-		e.MoreInfo = printable(string(m.MoreInfo), 300)
+		e.Message = r.excerpt(string(m.Message), 1000)
+		e.MoreInfo = r.excerpt(string(m.MoreInfo), 300)
 		return e
 	}
-	e.Body = printable(string(body), 200)
+	e.Body = r.excerpt(string(body), 200)
 	return e
 }
 

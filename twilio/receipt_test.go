@@ -37,7 +37,7 @@ func TestParseReceipt(t *testing.T) {
 		{"control characters quoted", "\x1b[2J<html>", Receipt{}, `"[2J<html>"`},
 	}
 	for _, tt := range tests {
-		got, err := parseReceipt([]byte(tt.body))
+		got, err := parseReceipt([]byte(tt.body), redactor{})
 		if tt.wantErr != "" {
 			assert.ErrorContains(t, err, tt.wantErr, tt.name)
 			continue
@@ -68,11 +68,11 @@ func TestParseError(t *testing.T) {
 		{"message not a string", 400, `{"code":5,"message":["m"]}`, Error{Status: 400, Code: 5}},
 	}
 	for _, tt := range tests {
-		got := parseError(tt.status, []byte(tt.body))
+		got := parseError(tt.status, []byte(tt.body), redactor{})
 		assert.Equal(t, tt.want, *got, tt.name)
 	}
 
-	long := parseError(502, []byte(strings.Repeat("é", 10000)))
+	long := parseError(502, []byte(strings.Repeat("é", 10000)), redactor{})
 	assert.LessOrEqual(t, len(long.Body), 200)
 	assert.True(t, strings.HasPrefix(long.Body, "éé"), "cut on a character boundary")
 }
@@ -107,7 +107,7 @@ func FuzzParseReceipt(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := parseReceipt(data)
+		r, err := parseReceipt(data, redactor{})
 		if err != nil && r != (Receipt{}) {
 			t.Fatalf("an error with a receipt: %+v", r)
 		}
@@ -123,7 +123,7 @@ func FuzzParseError(f *testing.F) {
 	f.Add(429, []byte(`{"code":"20429"}`))
 	f.Add(500, []byte("\x00\xff\u202e"))
 	f.Fuzz(func(t *testing.T, status int, data []byte) {
-		e := parseError(status, data)
+		e := parseError(status, data, redactor{})
 		if e.Status != status || len(e.Body) > 200 || len(e.Message) > 1000 || len(e.MoreInfo) > 300 {
 			t.Fatalf("%+v", e)
 		}

@@ -8,27 +8,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siteadmin/integrations/notify"
 )
 
 // retryWait decides whether the failed attempt is retried, and after how
-// long: rate limits always, ambiguous failures only when the host opted in,
-// never beyond MaxAttempts, MaxBackoff or the context's deadline.
+// long: every Temporary failure (a rate limit, a request that never left,
+// and unless Config.AtMostOnce an answer or a lost connection that leaves
+// it unknown whether Twilio sent the message), after the server's
+// Retry-After or else a backoff, never beyond MaxAttempts, MaxBackoff or
+// the context's deadline.
 func (c *Client) retryWait(ctx context.Context, err error, attempt int) (time.Duration, bool) {
-	if attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
+	if attempt >= c.cfg.MaxAttempts || ctx.Err() != nil || !notify.IsTemporary(err) {
 		return 0, false
 	}
-	var wait time.Duration
-	var e *Error
-	var ne *NetworkError
-	switch {
-	case errors.As(err, &e) && errors.Is(e, ErrRateLimited):
-		wait = e.RetryAfter
-	case errors.As(err, &e) && e.Status >= 500 && c.cfg.RetryAmbiguous:
-		wait = e.RetryAfter
-	case errors.As(err, &ne) && c.cfg.RetryAmbiguous:
-	default:
-		return 0, false
-	}
+	wait := notify.RetryAfter(err)
 	if wait == 0 {
 		wait = backoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
 	}

@@ -107,6 +107,21 @@ func TestEmailSends(t *testing.T) {
 	}
 }
 
+// An ESC sequence in a server's 535 printed raw on stderr, where a
+// terminal would obey it (issue 14, item 7).
+func TestEmailServerTextReachesTheTerminalInert(t *testing.T) {
+	t.Parallel()
+	srv := newEmailServer(t, smtptest.Config{})
+	srv.ReplyNext(smtptest.AUTH, 1, 535, "5.7.8", "denied\x1b]0;pwned\x07\x1b[2J\x1b[31m")
+	r := runEmailTest(t, withPassword, append(serverArgs(t, srv), "-auth", "plain", "-username", "app")...)
+	assert.Equal(t, 1, r.status)
+	assert.Contains(t, r.stderr, "auth: FAILED")
+	assert.Contains(t, r.stderr, "denied ]0;pwned [2J [31m")
+	assert.NotContains(t, r.stderr, "\x1b")
+	assert.NotContains(t, r.stderr, "\x07")
+	assert.NotContains(t, r.stdout, `\u001b`, "the JSON message is printable too")
+}
+
 func TestEmailFailures(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -87,6 +87,33 @@ func TestSMSSends(t *testing.T) {
 	assert.Equal(t, 2, *line.Attempts, "a rate limit is retried")
 }
 
+// twoQuickAttempts keeps the failure tests short.
+var twoQuickAttempts = []string{"-attempts", "2", "-retry-wait", "1ms"}
+
+// sendtest sms gave up after one 503 and after one refused connection,
+// while sendtest email retries (issue 14, items 5 and 9): both now try
+// again while the failure is temporary, up to -attempts.
+func TestSMSRetriesLikeEmail(t *testing.T) {
+	t.Parallel()
+	srv := twiliotest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.ServiceUnavailable(1)
+	line, code, _ := runSMSTest(t, fakeEnv, fakeArgs(srv, "+14155550100")...)
+	assert.Equal(t, 0, code)
+	assert.True(t, line.OK)
+	assert.Equal(t, 2, *line.Attempts, "a 503 is retried with the default flags")
+	assert.Len(t, srv.Messages(), 1)
+
+	closed := twiliotest.NewServer()
+	closed.Close()
+	line, code, _ = runSMSTest(t, fakeEnv, append(fakeArgs(srv, "+14155550100", "-retry-wait", "1ms"), "-base-url", closed.URL)...)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "network", line.Error.Code)
+	assert.True(t, *line.Error.Temporary)
+	assert.Equal(t, 4, *line.Attempts, "a refused connection is retried, -attempts 4 by default")
+	assert.Contains(t, line.Error.Message, "nothing was sent")
+}
+
 func TestSMSFailures(t *testing.T) {
 	t.Parallel()
 	srv := twiliotest.NewServer()
@@ -116,6 +143,7 @@ func TestSMSFailures(t *testing.T) {
 		{"bad flag value", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-timeout", "soon"), nil, 2, "settings", false, 0, 0, []string{"usage"}},
 		{"extra argument", fakeEnv, append(fakeArgs(srv, "+14155550100"), "now"), nil, 2, "settings", false, 0, 0, []string{"usage"}},
 		{"zero timeout", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-timeout", "0s"), nil, 2, "settings", false, 0, 0, []string{"timeout"}},
+		{"bad retry flags", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-attempts", "0", "-retry-wait", "0s"), nil, 2, "settings", false, 0, 0, []string{"attempts", "retry-wait"}},
 		{"to not E.164", fakeEnv, fakeArgs(srv, "(415) 555-0100"), nil, 2, "invalid_to", false, 0, 0, nil},
 		{"to with CRLF", fakeEnv, fakeArgs(srv, "+1415\r\n{\"ok\":true}"), nil, 2, "invalid_to", false, 0, 0, nil},
 		{"to and from", fakeEnv, append(fakeArgs(srv, "+1"), "-from", "555-0100"), nil, 2, "settings", false, 0, 0, []string{"from-number", "to"}},
@@ -125,9 +153,9 @@ func TestSMSFailures(t *testing.T) {
 		{"twilio: wrong token", map[string]string{"TWILIO_AUTH_TOKEN": "0000"}, fakeArgs(srv, "+14155550100"), nil, 1, "auth", false, 20003, 1, nil},
 		{"twilio: from not owned", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-from", twiliotest.FromNotOwned), nil, 1, "api", false, 21606, 1, nil},
 		{"rate limited", fakeEnv, fakeArgs(srv, "+14155550100"), func() { srv.TooManyRequests(1, time.Hour) }, 1, "rate_limited", true, 20429, 1, nil},
-		{"server error", fakeEnv, fakeArgs(srv, "+14155550100"), func() { srv.ServerError(1) }, 1, "api", false, 20500, 1, nil},
-		{"proxy page", fakeEnv, fakeArgs(srv, "+14155550100"), func() { srv.NonJSON(1, 502) }, 1, "api", false, 0, 1, nil},
-		{"connection refused", fakeEnv, append(fakeArgs(srv, "+14155550100"), "-base-url", closed.URL), nil, 1, "network", true, 0, 1, nil},
+		{"server error", fakeEnv, fakeArgs(srv, "+14155550100", twoQuickAttempts...), func() { srv.ServerError(2) }, 1, "api", true, 20500, 2, nil},
+		{"proxy page", fakeEnv, fakeArgs(srv, "+14155550100", twoQuickAttempts...), func() { srv.NonJSON(2, 502) }, 1, "api", true, 0, 2, nil},
+		{"connection refused", fakeEnv, append(fakeArgs(srv, "+14155550100", twoQuickAttempts...), "-base-url", closed.URL), nil, 1, "network", true, 0, 2, nil},
 	}
 	for _, tt := range tests {
 		if tt.fault != nil {
@@ -165,8 +193,8 @@ func TestSMSTimeout(t *testing.T) {
 	line, code, _ := runSMSTest(t, fakeEnv, fakeArgs(srv, "+14155550100", "-timeout", "100ms")...)
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "timeout", line.Error.Code)
-	assert.False(t, *line.Error.Temporary, "the message may have been sent")
-	assert.Equal(t, 1, *line.Attempts)
+	assert.True(t, *line.Error.Temporary, "at least once, as for email")
+	assert.Equal(t, 1, *line.Attempts, "no retry past -timeout")
 }
 
 // Ctrl-C (the context cancelled) reports "timeout", as email does.
@@ -195,7 +223,7 @@ func TestSMSOutputNotHTMLEscaped(t *testing.T) {
 	srv := twiliotest.NewServer()
 	t.Cleanup(srv.Close)
 	srv.NonJSON(1, 502)
-	_, code, all := runSMSTest(t, fakeEnv, fakeArgs(srv, "+14155550100")...)
+	_, code, all := runSMSTest(t, fakeEnv, fakeArgs(srv, "+14155550100", "-attempts", "1")...)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, all, "<html>")
 	assert.NotContains(t, all, `\u003c`)

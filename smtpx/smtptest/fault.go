@@ -12,6 +12,7 @@ type Command string
 
 // The commands a fault can answer.
 const (
+	AUTH Command = "AUTH" // the AUTH command, answered before any credentials
 	MAIL Command = "MAIL" // the envelope sender
 	RCPT Command = "RCPT" // a recipient
 	DATA Command = "DATA" // the message; the reply after the final dot
@@ -24,8 +25,8 @@ type Fault int
 const (
 	// Temporary replies 451 4.3.0, which a client should retry later.
 	Temporary Fault = iota + 1
-	// Permanent replies 550 5.7.1 to MAIL, 550 5.1.1 to RCPT and 554
-	// 5.6.0 to DATA, which a client must not retry.
+	// Permanent replies 535 5.7.8 to AUTH, 550 5.7.1 to MAIL, 550 5.1.1
+	// to RCPT and 554 5.6.0 to DATA, which a client must not retry.
 	Permanent
 	// Drop closes the connection without a reply; at DATA it does so
 	// after reading only the start of the message.
@@ -146,6 +147,8 @@ func (s *Server) answer(cmd Command, r *reply, delay time.Duration, c *smtp.Conn
 		return s.drop(c)
 	}
 	switch cmd {
+	case AUTH:
+		return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "smtptest: authentication credentials invalid"}
 	case MAIL:
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "smtptest: sender not allowed"}
 	case RCPT:

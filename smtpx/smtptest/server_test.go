@@ -202,6 +202,20 @@ func TestFaultsQueueInOrder(t *testing.T) {
 	assert.Len(t, srv.Messages(), 1)
 }
 
+func TestAuthFaults(t *testing.T) {
+	t.Parallel()
+	srv := start(t, smtptest.Config{Username: "u", Password: "p"})
+	srv.ReplyNext(smtptest.AUTH, 1, 534, "5.7.9", "Authentication mechanism is too weak")
+	srv.FailNextAt(smtptest.AUTH, 1, smtptest.Permanent)
+	srv.FailNextAt(smtptest.AUTH, 1, smtptest.Temporary)
+	for _, want := range []int{534, 535, 451} {
+		c := dial(t, srv)
+		assert.Equal(t, want, smtpCode(c.Auth(sasl.NewPlainClient("", "u", "p"))))
+	}
+	c := dial(t, srv)
+	require.NoError(t, c.Auth(sasl.NewPlainClient("", "u", "p")), "the faults are used up")
+}
+
 func TestDropMidData(t *testing.T) {
 	t.Parallel()
 	srv := start(t, smtptest.Config{})

@@ -56,6 +56,9 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	if !offered {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
+	if err := ss.s.inject(AUTH, ss.conn); err != nil {
+		return nil, err
+	}
 	switch strings.ToUpper(mech) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, username, password string) error {

@@ -78,9 +78,10 @@ type Message struct {
 }
 
 type fault struct {
-	status     int
-	retryAfter time.Duration
-	nonJSON    bool
+	status          int
+	retryAfter      time.Duration
+	nonJSON         bool
+	dropAfterAccept bool
 }
 
 // Server is the fake. Create it with NewServer; it is safe for concurrent
@@ -164,6 +165,22 @@ func (s *Server) ServerError(n int) {
 	s.addFaults(n, fault{status: http.StatusInternalServerError})
 }
 
+// ServiceUnavailable makes the next n authenticated requests fail with
+// HTTP 503 and Twilio's error JSON (code 20503), as during an outage.
+// Nothing is recorded.
+func (s *Server) ServiceUnavailable(n int) {
+	s.addFaults(n, fault{status: http.StatusServiceUnavailable})
+}
+
+// DropAfterAccept makes the next n authenticated requests that carry a
+// valid message record it, as sent, and then close the connection
+// without an answer, as a connection reset after Twilio queued the
+// message would: the client cannot tell that it was sent. A request
+// that fails the checks is answered as usual and still uses one of n.
+func (s *Server) DropAfterAccept(n int) {
+	s.addFaults(n, fault{dropAfterAccept: true})
+}
+
 // NonJSON makes the next n authenticated requests fail with the given
 // HTTP status and an HTML body, as a proxy in front of Twilio would.
 func (s *Server) NonJSON(n int, status int) {
@@ -230,7 +247,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, twilio.CodeAuthenticate, "Authenticate")
 		return
 	}
-	if f, ok := s.nextFault(); ok {
+	f, faulty := s.nextFault()
+	if faulty && !f.dropAfterAccept {
 		writeFault(w, f)
 		return
 	}
@@ -257,7 +275,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, code, msg)
 		return
 	}
-	s.accept(w, m)
+	m = s.record(m)
+	if faulty {
+		// net/http closes the connection without writing anything.
+		panic(http.ErrAbortHandler)
+	}
+	s.answer(w, m)
 }
 
 // accountFromPath returns the {AccountSid} of a Messages.json path.
@@ -355,6 +378,8 @@ func writeFault(w http.ResponseWriter, f fault) {
 			w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
 		}
 		writeError(w, f.status, twilio.CodeTooManyRequests, "Too Many Requests")
+	case f.status == http.StatusServiceUnavailable:
+		writeError(w, f.status, 20503, "Service is unavailable. Please try again")
 	default:
 		writeError(w, f.status, 20500, "An internal server error has occurred")
 	}
@@ -372,18 +397,22 @@ func writeError(w http.ResponseWriter, status, code int, message string) {
 	})
 }
 
-// accept records m and answers 201 with the message resource, in the
-// shape of Twilio's OpenAPI description (api.v2010.account.message).
-func (s *Server) accept(w http.ResponseWriter, m Message) {
+// record gives m its SID, segments and time, and keeps it as sent.
+func (s *Server) record(m Message) Message {
 	m.Segments = twilio.CountSegments(m.Body)
 	m.Created = time.Now().UTC()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.seq++
 	m.SID = fmt.Sprintf("SM%032x", s.seq)
 	s.messages = append(s.messages, m)
 	s.startCallbacks(m)
-	s.mu.Unlock()
+	return m
+}
 
+// answer writes the 201 for a recorded message, in the shape of Twilio's
+// OpenAPI description (api.v2010.account.message).
+func (s *Server) answer(w http.ResponseWriter, m Message) {
 	status := "queued"
 	if m.From == "" {
 		status = "accepted" // a Messaging Service picks the sender later

@@ -200,6 +200,39 @@ func TestFaults(t *testing.T) {
 	assert.Equal(t, 6, srv.Requests())
 }
 
+func TestServiceUnavailableAndDropAfterAccept(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.ServiceUnavailable(1)
+	srv.DropAfterAccept(2)
+
+	a := do(t, srv, request{form: okForm()})
+	assert.Equal(t, 503, a.status)
+	assert.EqualValues(t, 20503, a.json["code"])
+	assert.Empty(t, srv.Messages(), "a 503 records nothing")
+
+	bad := okForm()
+	bad.Set("To", twiliotest.ToInvalid)
+	a = do(t, srv, request{form: bad})
+	assert.Equal(t, 400, a.status, "an invalid message is answered as usual")
+	assert.Empty(t, srv.Messages())
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+messagesPath, strings.NewReader(okForm().Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(twiliotest.AccountSID, twiliotest.AuthToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err, "the connection closes without an answer")
+	require.Len(t, srv.Messages(), 1, "but the message was recorded as sent")
+
+	a = do(t, srv, request{form: okForm()})
+	assert.Equal(t, 201, a.status, "the faults are used up")
+	assert.Len(t, srv.Messages(), 2)
+}
+
 func TestSlowEndsWhenTheClientGivesUp(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
