@@ -412,3 +412,43 @@ func TestIdPBreaksResponse(t *testing.T) {
 	p := b.post("/idp/sso", url.Values{"user": {"alice@example.com"}, "break": {"nonsense"}})
 	assert.Equal(t, http.StatusBadRequest, p.status)
 }
+
+// The app's own forms refuse posts from other sites; the ACS takes the
+// IdP's post, which comes from the IdP's site.
+func TestCrossSitePosts(t *testing.T) {
+	t.Parallel()
+	_, base := startApp(t)
+	b := newUser(t, base)
+	for _, path := range []string{"/admin/saml", "/admin/smtp", "/admin/twilio", "/idp/sso", "/idp/logout", "/saml/logout"} {
+		// The app's check and, at /saml/logout, the Handler's.
+		for _, h := range []map[string]string{
+			{"Sec-Fetch-Site": "cross-site"},
+			{"Sec-Fetch-Site": "same-site", "Origin": "http://evil.localhost"},
+			{"Origin": "https://evil.example.com"},
+		} {
+			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader("enabled=on&user=alice%40example.com"))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range h {
+				req.Header.Set(k, v)
+			}
+			p := b.do(req)
+			assert.Equal(t, http.StatusForbidden, p.status, "%s %v", path, h)
+			assert.Contains(t, p.body, "refused", "%s %v", path, h) // "Post refused", "Logout refused"
+
+		}
+	}
+
+	login := b.get("/saml/login?return_to=/diff")
+	_, form := autoPost(t, login)
+	form.Set("user", "alice@example.com")
+	acs, resp := autoPost(t, b.post("/idp/sso", form))
+	req, err := http.NewRequest(http.MethodPost, acs, strings.NewReader(resp.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://idp.example.com")
+	landed := b.do(req)
+	require.Equal(t, http.StatusOK, landed.status, landed.body)
+	assert.Equal(t, base+"/diff", landed.url)
+}

@@ -105,6 +105,10 @@ type Handler struct {
 	acsPath  string
 	sloPath  string
 	maxInput int64
+	// sameSite refuses a logout posted from another site. Only the logout
+	// is checked: the ACS and the SLO URL take the IdP's cross-site posts
+	// by design, and what they accept is signed.
+	sameSite *http.CrossOriginProtection
 }
 
 // NewHandler checks cfg and returns the Handler of sp.
@@ -135,7 +139,7 @@ func NewHandler(sp *saml.ServiceProvider, cfg HandlerConfig) (*Handler, error) {
 		field("DefaultRedirect", "%q is neither a path on this site nor a URL of AllowedOrigins", cfg.DefaultRedirect)
 	}
 	spc := sp.Config()
-	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*spc.MaxResponseSize + 8192)}
+	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*spc.MaxResponseSize + 8192), sameSite: http.NewCrossOriginProtection()}
 	h.acsPath = urlPath(spc.ACSURL)
 	if !strings.HasPrefix(h.acsPath, cfg.Prefix) {
 		field("Prefix", "%q does not cover the ACS URL's path %q", cfg.Prefix, h.acsPath)
@@ -285,7 +289,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, "POST")
 		return
 	}
-	if !sameOrigin(r) {
+	if err := h.sameSite.Check(r); err != nil {
 		h.fail(w, r, http.StatusForbidden, "Logout refused", errors.New("the logout was posted from another site"))
 		return
 	}
@@ -383,25 +387,6 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.fail(w, r, http.StatusBadRequest, "Logout failed", &saml.Error{Code: saml.CodeMalformed, Message: "the request carries no SAMLRequest or SAMLResponse"})
 	}
-}
-
-// sameOrigin reports whether a browser says r comes from this site (Fetch
-// metadata, else Origin); requests that say nothing (older browsers, other
-// clients) pass.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin", "none":
-		return true
-	case "":
-	default:
-		return false
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 // formError is the error of a form that could not be read, with the code
