@@ -431,16 +431,25 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, title
 	_ = failPage.Execute(w, data)
 }
 
-var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
+// failPage is styled like a plain host page: a system font at a
+// readable width, and the received XML indented.
+var failPage = template.Must(template.New("fail").Funcs(template.FuncMap{"indentXML": indentXML}).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:1em}.fail{color:#b00}</style></head>
+<meta name="viewport" content="width=device-width">
+<style>
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:48em;margin:0 auto;padding:1em;color:#222}
+h1{font-size:1.6em;margin:.5em 0}h2{font-size:1.25em}h3{font-size:1.1em}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.85em;line-height:1.35}code{overflow-wrap:anywhere}
+table{border-collapse:collapse}td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+.fail{color:#b00}
+</style></head>
 <body><h1>{{.Title}}</h1>
 {{if .Code}}<p>Error code: <code>{{.Code}}</code>.</p>{{end}}
 {{if .Debug}}<p class="fail">{{.Message}}</p>
 {{with .Report}}<h2>SAML debug report</h2><table>
 {{range .Checks}}<tr><td>{{if .OK}}✔{{else}}<span class="fail">✘</span>{{end}}</td><td><code>{{.Name}}</code></td><td>{{.Detail}}</td></tr>
 {{end}}</table>
-{{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{end}}
+{{if .XML}}<h3>Received XML</h3><pre>{{indentXML .XML}}</pre>{{end}}{{end}}
 {{else}}<p>Try again, or ask your administrator, who can turn on SAML debugging to see why.</p>{{end}}
 <p><a href="{{.Home}}">Back to the start page</a></p>
 </body></html>
