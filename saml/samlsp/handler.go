@@ -439,7 +439,7 @@ var failPage = template.Must(template.New("fail").Funcs(template.FuncMap{"indent
 <style>
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:48em;margin:0 auto;padding:1em;color:#222}
 h1{font-size:1.6em;margin:.5em 0}h2{font-size:1.25em}h3{font-size:1.1em}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.85em;line-height:1.35}code{overflow-wrap:anywhere}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.85em;line-height:1.35}code{overflow-wrap:anywhere}td code{white-space:nowrap}
 table{border-collapse:collapse}td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 .fail{color:#b00}
 </style></head>
