@@ -1,6 +1,6 @@
 module github.com/siteadmin/integrations
 
-go 1.24
+go 1.25.0
 
 require (
 	github.com/beevik/etree v1.8.1

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -36,6 +35,9 @@ type appConfig struct {
 	// BaseURL is the app's own URL, such as "http://127.0.0.1:8000",
 	// without a trailing slash.
 	BaseURL string
+	// BreakGlassPassword logs a browser in directly as a site admin,
+	// whatever the SAML settings are. Required.
+	BreakGlassPassword string
 }
 
 // app is the whole web application: the service provider and its handler,
@@ -45,7 +47,10 @@ type app struct {
 	base  string
 	host  string // the host and port of base, the only Host the app answers
 	mux   *http.ServeMux
+	root  http.Handler // mux, behind the cross-origin check
 	pages *template.Template
+
+	breakGlass string
 
 	idp     *samltest.IdP
 	spKey   *rsa.PrivateKey
@@ -66,8 +71,9 @@ type app struct {
 	sessions map[string]*session
 }
 
-// session is one logged-in browser.
+// session is one logged-in browser: a SAML login, or a break-glass one.
 type session struct {
+	BreakGlass   bool // logged in with the break-glass password, not SAML
 	NameID       saml.NameID
 	SessionIndex string
 	Attributes   saml.Attributes
@@ -87,8 +93,11 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("BaseURL %q is not an absolute URL", cfg.BaseURL)
 	}
-	a := &app{base: base, host: u.Host, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
-	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).Parse(pagesHTML); err != nil {
+	if cfg.BreakGlassPassword == "" {
+		return nil, errors.New("a break-glass password is required")
+	}
+	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
+	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join, "invalid": invalid, "selected": methodSelected}).Parse(pagesHTML); err != nil {
 		return nil, err
 	}
 	a.idp, err = samltest.New(
@@ -106,9 +115,7 @@ func newApp(cfg appConfig) (*app, error) {
 		return nil, err
 	}
 	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
+	rand.Read(key) // never fails since Go 1.24
 	a.tracker = &samlsp.CookieTracker{Key: key, Path: "/saml/"}
 	if a.store, err = demo.Directory(); err != nil {
 		return nil, err
@@ -156,7 +163,7 @@ func (a *app) Close() {
 // sent to the right one first: the SAML messages name BaseURL, so a login
 // started on another host name would keep its request cookie there and
 // fail at the ACS. Any other Host (such as a DNS-rebinding page's) is
-// refused, since the app has no access control of its own.
+// refused, since its test IdP logs anyone in as anyone.
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -167,10 +174,12 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, a.base+r.URL.RequestURI(), http.StatusFound)
 			return
 		}
-		http.Error(w, "this app answers only at "+a.base+"/", http.StatusMisdirectedRequest)
+		a.render(w, r, http.StatusMisdirectedRequest, "message", map[string]any{
+			"Title": "Wrong address", "Text": "This app answers only at " + a.base + "/.", "Link": a.base + "/", "LinkText": a.base + "/",
+		})
 		return
 	}
-	a.mux.ServeHTTP(w, r)
+	a.root.ServeHTTP(w, r)
 }
 
 // isLoopbackHost reports whether hostport names this machine: "localhost"
@@ -189,27 +198,46 @@ func isLoopbackHost(hostport string) bool {
 }
 
 func (a *app) routes() {
+	// Form posts from other sites are refused on every path but the SAML
+	// endpoints: the IdP posts to the ACS from its own site by design
+	// (what it posts is signed), and the Handler checks its logout itself.
+	sameSite := http.NewCrossOriginProtection()
+	sameSite.AddInsecureBypassPattern("/saml/")
+	sameSite.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.render(w, r, http.StatusForbidden, "message", map[string]any{
+			"Title": "Post refused", "Text": "This form was posted from another site.",
+		})
+	}))
+	a.root = sameSite.Handler(a.mux)
 	a.mux.Handle("/saml/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.RLock()
 		h := a.handler
 		a.mu.RUnlock()
 		if h == nil {
-			a.render(w, http.StatusServiceUnavailable, "message", map[string]any{
-				"Title": "SAML is off", "Text": "Single sign-on is disabled on the SAML settings page.",
+			a.render(w, r, http.StatusServiceUnavailable, "message", map[string]any{
+				"Title": "SAML is off", "Text": "Single sign-on is turned off on the SAML settings page.",
+				"Link": "/admin/saml", "LinkText": "SAML settings",
 			})
 			return
 		}
 		h.ServeHTTP(w, r)
 	}))
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.render(w, r, http.StatusNotFound, "message", map[string]any{"Title": "Not found", "Text": "There is no page at " + r.URL.Path + "."})
+	})
 	a.mux.HandleFunc("GET /{$}", a.home)
 	a.mux.HandleFunc("GET /diff", a.diff)
+	a.mux.HandleFunc("GET /login", a.loginPage)
+	a.mux.HandleFunc("POST /login", a.loginPage)
+	a.mux.HandleFunc("POST /logout", a.logoutLocal)
 	a.mux.HandleFunc("GET /idp/metadata", a.idpMetadata)
 	a.mux.HandleFunc("/idp/sso", a.idpSSO)
 	a.mux.HandleFunc("/idp/slo", a.idpSLO)
 	a.mux.HandleFunc("POST /idp/logout", a.idpLogout)
-	a.mux.HandleFunc("/admin/saml", a.adminSAML)
-	a.mux.HandleFunc("/admin/smtp", a.adminSMTP)
-	a.mux.HandleFunc("/admin/twilio", a.adminTwilio)
+	for path, page := range map[string]http.HandlerFunc{"/admin/saml": a.adminSAML, "/admin/smtp": a.adminSMTP, "/admin/twilio": a.adminTwilio} {
+		a.mux.HandleFunc("GET "+path, a.requireAdmin(page))
+		a.mux.HandleFunc("POST "+path, a.requireAdmin(page))
+	}
 }
 
 // applySAML validates settings and, when SAML is enabled, builds the
@@ -258,10 +286,6 @@ func (a *app) applySAML(s samlsp.Settings) error {
 
 // login is the Handler's Login callback: it starts a session.
 func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request, l *samlsp.Login) error {
-	id, err := randomHex(24)
-	if err != nil {
-		return err
-	}
 	s := &session{
 		NameID: l.Assertion.NameID, SessionIndex: l.Assertion.SessionIndex,
 		Attributes: l.Assertion.Attributes, Via: "SP-initiated",
@@ -272,26 +296,39 @@ func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request,
 	if l.Diff != nil {
 		s.Diff, s.DiffEmpty = l.Diff.String(), l.Diff.Empty()
 	}
+	a.startSession(w, s)
+	return nil
+}
+
+// startSession remembers s under a new ID and gives the browser its
+// cookie.
+func (a *app) startSession(w http.ResponseWriter, s *session) {
+	id := rand.Text()
 	a.mu.Lock()
 	a.sessions[id] = s
 	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-	return nil
 }
 
-// logout is the Handler's Logout callback: it ends this browser's session
-// and returns its SAML session for single logout.
-func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*samlsp.Session, error) {
+// endSession forgets this browser's session, if any, and returns it.
+func (a *app) endSession(w http.ResponseWriter, r *http.Request) *session {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := a.sessions[c.Value]
 	delete(a.sessions, c.Value)
-	if s == nil {
+	return s
+}
+
+// logout is the Handler's Logout callback: it ends this browser's session
+// and returns its SAML session for single logout.
+func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*samlsp.Session, error) {
+	s := a.endSession(w, r)
+	if s == nil || s.BreakGlass {
 		return nil, nil
 	}
 	return &samlsp.Session{NameID: s.NameID, SessionIndex: s.SessionIndex}, nil
@@ -303,7 +340,7 @@ func (a *app) idpLogoutRequested(ctx context.Context, req *saml.LogoutRequest) e
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for id, s := range a.sessions {
-		if s.NameID.Value == req.NameID.Value &&
+		if !s.BreakGlass && s.NameID.Value == req.NameID.Value &&
 			(len(req.SessionIndexes) == 0 || slices.Contains(req.SessionIndexes, s.SessionIndex)) {
 			delete(a.sessions, id)
 		}
@@ -322,10 +359,16 @@ func (a *app) current(r *http.Request) *session {
 	return a.sessions[c.Value]
 }
 
+func (a *app) samlOn() bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.handler != nil
+}
+
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	s := a.current(r)
-	data := map[string]any{"Title": "Home", "Session": s}
-	if s != nil {
+	data := map[string]any{"Title": "Home"}
+	if s != nil && !s.BreakGlass {
 		names := make([]string, 0, len(s.Attributes))
 		for n := range s.Attributes {
 			names = append(names, n)
@@ -340,23 +383,30 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 			data["User"] = u
 		}
 	}
-	a.render(w, http.StatusOK, "home", data)
+	a.render(w, r, http.StatusOK, "home", data)
 }
 
 // diff shows the explained Diff of this browser's login and the user's
 // teams now.
 func (a *app) diff(w http.ResponseWriter, r *http.Request) {
 	s := a.current(r)
-	if s == nil {
-		http.Redirect(w, r, "/saml/login?return_to=/diff", http.StatusSeeOther)
+	if s == nil || s.BreakGlass {
+		if a.samlOn() {
+			http.Redirect(w, r, "/saml/login?return_to=/diff", http.StatusSeeOther)
+			return
+		}
+		a.render(w, r, http.StatusOK, "message", map[string]any{
+			"Title": "Team sync", "Text": "Team sync runs at each SAML login, and single sign-on is turned off.",
+			"Link": "/admin/saml", "LinkText": "SAML settings",
+		})
 		return
 	}
-	data := map[string]any{"Title": "Team sync", "Session": s}
+	data := map[string]any{"Title": "Team sync"}
 	if u, ok := a.userByEmail(s.NameID.Value); ok {
 		data["User"] = u
 	}
 	data["Teams"] = a.store.Teams()
-	a.render(w, http.StatusOK, "diff", data)
+	a.render(w, r, http.StatusOK, "diff", data)
 }
 
 func (a *app) userByEmail(email string) (mapping.User, bool) {
@@ -368,63 +418,16 @@ func (a *app) userByEmail(email string) (mapping.User, bool) {
 	return mapping.User{}, false
 }
 
-func (a *app) render(w http.ResponseWriter, status int, name string, data map[string]any) {
+// render writes the page name with data and what every page shows: the
+// session (Session), whether it may use the admin pages (Admin), and
+// whether SAML is on (SAMLOn).
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	data["Session"], data["Admin"] = a.siteAdmin(r)
+	data["SAMLOn"] = a.samlOn()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if err := a.pages.ExecuteTemplate(w, name, data); err != nil {
 		fmt.Fprintf(w, "<p>template error: %s</p>", template.HTMLEscapeString(err.Error()))
 	}
-}
-
-// sameOrigin refuses form posts from other sites (Fetch metadata, else
-// Origin); the session cookie is SameSite=Lax too.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin", "none":
-		return true
-	case "":
-	default:
-		return false
-	}
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
-func randomHex(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
-}
-
-// fieldErrors flattens a Validate error into field -> problem.
-func fieldErrors(err error) map[string]string {
-	out := map[string]string{}
-	var list interface{ Unwrap() []error }
-	all := []error{err}
-	if errors.As(err, &list) {
-		all = list.Unwrap()
-	}
-	for _, e := range all {
-		var sf *samlsp.FieldError
-		var mf *smtpx.FieldError
-		var tf *twilio.FieldError
-		switch {
-		case errors.As(e, &sf):
-			out[sf.Field] = sf.Problem
-		case errors.As(e, &mf):
-			out[mf.Field] = mf.Problem
-		case errors.As(e, &tf):
-			out[tf.Field] = tf.Problem
-		default:
-			out[""] = e.Error()
-		}
-	}
-	return out
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/x509"
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,16 +59,16 @@ func (a *app) idpSSO(w http.ResponseWriter, r *http.Request) {
 		r.Method == http.MethodPost && r.FormValue("SAMLRequest") != "":
 		req, err := a.idp.ReadRequest(r, a.spCerts()...)
 		if err == nil && req.Kind != "AuthnRequest" {
-			err = errorString("the IdP expected an AuthnRequest, got a " + req.Kind)
+			err = errors.New("the IdP expected an AuthnRequest, got a " + req.Kind)
 		}
 		if err != nil {
-			a.render(w, http.StatusBadRequest, "message", map[string]any{"Title": "The IdP refused the request", "Text": err.Error()})
+			a.render(w, r, http.StatusBadRequest, "message", map[string]any{"Title": "The IdP refused the request", "Text": err.Error()})
 			return
 		}
 		data["Request"] = req
-		a.render(w, http.StatusOK, "idp-login", data)
+		a.render(w, r, http.StatusOK, "idp-login", data)
 	case r.Method == http.MethodGet:
-		a.render(w, http.StatusOK, "idp-login", data) // IdP-initiated
+		a.render(w, r, http.StatusOK, "idp-login", data) // IdP-initiated
 	case r.Method == http.MethodPost:
 		a.idpIssue(w, r)
 	default:
@@ -76,13 +78,9 @@ func (a *app) idpSSO(w http.ResponseWriter, r *http.Request) {
 
 // idpIssue signs a Response for the picked user and posts it to the ACS.
 func (a *app) idpIssue(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		http.Error(w, "cross-site post refused", http.StatusForbidden)
-		return
-	}
 	user := r.PostFormValue("user")
-	if !contains(idpUsers(), user) {
-		http.Error(w, "unknown user", http.StatusBadRequest)
+	if !slices.Contains(idpUsers(), user) {
+		a.render(w, r, http.StatusBadRequest, "message", map[string]any{"Title": "The IdP refused the login", "Text": "Unknown user."})
 		return
 	}
 	attrs := []samltest.Attribute{{Name: "MemberOf", Values: r.PostForm["groups"]}}
@@ -114,15 +112,15 @@ func (a *app) idpIssue(w http.ResponseWriter, r *http.Request) {
 	case "unsigned":
 		spec.Sign = samltest.SignNone
 	default:
-		http.Error(w, "unknown way to break the response", http.StatusBadRequest)
+		a.render(w, r, http.StatusBadRequest, "message", map[string]any{"Title": "The IdP refused the login", "Text": "Unknown way to break the response."})
 		return
 	}
 	resp, err := a.idp.Response(spec)
 	if err != nil {
-		a.render(w, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
+		a.render(w, r, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
 		return
 	}
-	a.render(w, http.StatusOK, "post", map[string]any{
+	a.render(w, r, http.StatusOK, "post", map[string]any{
 		"Title": "Posting to the service provider", "Action": a.base + "/saml/acs",
 		"Fields": [][2]string{{"SAMLResponse", resp.Base64()}, {"RelayState", r.PostFormValue("relay_state")}},
 	})
@@ -133,7 +131,7 @@ func (a *app) idpIssue(w http.ResponseWriter, r *http.Request) {
 func (a *app) idpSLO(w http.ResponseWriter, r *http.Request) {
 	req, err := a.idp.ReadRequest(r, a.spCerts()...)
 	if err != nil {
-		a.render(w, http.StatusBadRequest, "message", map[string]any{"Title": "The IdP refused the logout message", "Text": err.Error()})
+		a.render(w, r, http.StatusBadRequest, "message", map[string]any{"Title": "The IdP refused the logout message", "Text": err.Error()})
 		return
 	}
 	switch req.Kind {
@@ -143,25 +141,21 @@ func (a *app) idpSLO(w http.ResponseWriter, r *http.Request) {
 			InResponseTo: req.ID, RelayState: req.RelayState,
 		})
 		if err != nil {
-			a.render(w, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
+			a.render(w, r, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
 			return
 		}
 		http.Redirect(w, r, m.URL, http.StatusFound)
 	case "LogoutResponse":
 		text := "The service provider ended the session (status " + req.StatusCode + ")."
-		a.render(w, http.StatusOK, "message", map[string]any{"Title": "Logged out at the IdP", "Text": text, "Home": true})
+		a.render(w, r, http.StatusOK, "message", map[string]any{"Title": "Logged out at the IdP", "Text": text, "Home": true})
 	default:
-		a.render(w, http.StatusBadRequest, "message", map[string]any{"Title": "Unexpected message", "Text": req.Kind})
+		a.render(w, r, http.StatusBadRequest, "message", map[string]any{"Title": "Unexpected message", "Text": req.Kind})
 	}
 }
 
 // idpLogout starts a logout at the IdP for this browser's user: the IdP
 // sends the service provider a signed LogoutRequest.
 func (a *app) idpLogout(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		http.Error(w, "cross-site post refused", http.StatusForbidden)
-		return
-	}
 	s := a.current(r)
 	if s == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -171,21 +165,8 @@ func (a *app) idpLogout(w http.ResponseWriter, r *http.Request) {
 		Destination: a.base + "/saml/slo", NameID: s.NameID.Value, NameIDFormat: s.NameID.Format, SessionIndex: s.SessionIndex,
 	})
 	if err != nil {
-		a.render(w, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
+		a.render(w, r, http.StatusInternalServerError, "message", map[string]any{"Title": "The IdP failed", "Text": err.Error()})
 		return
 	}
 	http.Redirect(w, r, m.URL, http.StatusFound)
-}
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

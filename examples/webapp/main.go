@@ -8,11 +8,16 @@
 //	go run ./examples/webapp [-addr 127.0.0.1:8000]
 //
 // It listens on the loopback interface only, prints its URL, and keeps
-// everything in memory.
+// everything in memory. The admin pages are for site admins: a SAML login
+// whose user is a site admin, or the break-glass login at /login with the
+// password of -break-glass-password or WEBAPP_BREAK_GLASS_PASSWORD (the
+// environment keeps it out of the process list), else a random one
+// printed at start.
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,25 +30,28 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "webapp:", err)
 		os.Exit(2)
 	}
 }
 
-const webappUsage = `usage: webapp [-addr 127.0.0.1:8000]
+const webappUsage = `usage: webapp [-addr 127.0.0.1:8000] [-break-glass-password PASSWORD]
 
 Serves a small web application that uses the whole SDK on its bundled
 fakes: SAML login at an embedded test IdP, team sync, and the admin pages
-for the SAML, SMTP and Twilio settings. It listens on a loopback address
-only, prints its URL, and keeps everything in memory. Exit status: 0 when
+for the SAML, SMTP and Twilio settings, which only site admins reach (or
+the break-glass login at /login). It listens on a loopback address only,
+prints its URL, and keeps everything in memory. Exit status: 0 when
 stopped with Ctrl-C (or after -h), 2 on a bad flag or when it cannot listen.
 
 `
 
-func run(args []string, out io.Writer) error {
+func run(args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8000", "listen address: a loopback host and a port (0 picks a free one)")
+	password := fs.String("break-glass-password", "",
+		"the password of the break-glass site admin login at /login (default: $WEBAPP_BREAK_GLASS_PASSWORD, else a random one, printed)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), webappUsage)
 		fs.PrintDefaults()
@@ -54,12 +62,19 @@ func run(args []string, out io.Writer) error {
 		}
 		return err
 	}
+	if *password == "" {
+		*password = getenv("WEBAPP_BREAK_GLASS_PASSWORD")
+	}
+	printPassword := *password == ""
+	if printPassword {
+		*password = rand.Text()
+	}
 	l, err := listenLoopback(*addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + l.Addr().String()
-	a, err := newApp(appConfig{BaseURL: base})
+	a, err := newApp(appConfig{BaseURL: base, BreakGlassPassword: *password})
 	if err != nil {
 		l.Close()
 		return err
@@ -75,6 +90,9 @@ func run(args []string, out io.Writer) error {
 		_ = srv.Shutdown(shutdown)
 	}()
 	fmt.Fprintf(out, "webapp: open %s/ (Ctrl-C stops it)\n", base)
+	if printPassword {
+		fmt.Fprintf(out, "webapp: break-glass site admin password for %s/login: %s\n", base, *password)
+	}
 	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -82,7 +100,8 @@ func run(args []string, out io.Writer) error {
 }
 
 // listenLoopback listens on addr, whose host must be a loopback address
-// or "localhost": the app has no authentication of its own.
+// or "localhost": the embedded test IdP logs anyone in as anyone, site
+// admins included.
 func listenLoopback(addr string) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -91,7 +110,7 @@ func listenLoopback(addr string) (net.Listener, error) {
 	if host == "localhost" {
 		addr = net.JoinHostPort("127.0.0.1", addr[len(host)+1:])
 	} else if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("-addr %q: the host must be a loopback address such as 127.0.0.1; this demo app has no access control", addr)
+		return nil, fmt.Errorf("-addr %q: the host must be a loopback address such as 127.0.0.1; this demo app's test IdP logs anyone in as anyone", addr)
 	}
 	return net.Listen("tcp", addr)
 }

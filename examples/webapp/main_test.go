@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,13 +22,16 @@ import (
 	"github.com/siteadmin/integrations/twilio/twiliotest"
 )
 
+// testPassword is the break-glass password of the apps the tests start.
+const testPassword = "correct horse battery staple"
+
 // startApp serves a new app on a loopback port and returns its URL.
 func startApp(t *testing.T) (*app, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + l.Addr().String()
-	a, err := newApp(appConfig{BaseURL: base})
+	a, err := newApp(appConfig{BaseURL: base, BreakGlassPassword: testPassword})
 	require.NoError(t, err)
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: a}}
 	srv.Start()
@@ -86,6 +90,28 @@ func (u *user) post(target string, form url.Values) page {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", u.base)
 	return u.do(req)
+}
+
+// breakGlass logs u in with the break-glass password.
+func (u *user) breakGlass() page {
+	u.t.Helper()
+	p := u.post("/login", url.Values{"password": {testPassword}, "return_to": {"/admin/saml"}})
+	require.Equal(u.t, http.StatusOK, p.status, p.body)
+	require.Equal(u.t, u.base+"/admin/saml", p.url)
+	return p
+}
+
+// samlLogin logs u in as email at the test IdP (SP-initiated), with the
+// given MemberOf groups.
+func (u *user) samlLogin(email string, groups ...string) page {
+	u.t.Helper()
+	_, form := autoPost(u.t, u.get("/saml/login?return_to=/diff"))
+	form.Set("user", email)
+	form["groups"] = groups
+	acs, resp := autoPost(u.t, u.post("/idp/sso", form))
+	p := u.post(acs, resp)
+	require.Equal(u.t, http.StatusOK, p.status, p.body)
+	return p
 }
 
 var (
@@ -264,6 +290,7 @@ func TestAdminPages(t *testing.T) {
 	t.Parallel()
 	a, base := startApp(t)
 	b := newUser(t, base)
+	b.breakGlass()
 	for _, path := range []string{"/admin/saml", "/admin/smtp", "/admin/twilio", "/saml/metadata", "/idp/metadata"} {
 		p := b.get(path)
 		assert.Equal(t, http.StatusOK, p.status, path)
@@ -279,7 +306,9 @@ func TestAdminPages(t *testing.T) {
 	form.Set("test-to", "admin@example.com")
 	p = b.post("/admin/smtp", form)
 	require.Equal(t, http.StatusOK, p.status)
-	assert.Contains(t, p.body, `id="test-result">Accepted`)
+	assert.Contains(t, p.body, "<p>Accepted: 250")
+	assert.Contains(t, p.body, `id="test-result"`)
+	assert.NotContains(t, p.body, `id="unsaved"`) // the form was the saved settings
 	msgs := a.smtpServer.Messages()
 	require.Len(t, msgs, 1)
 	assert.Equal(t, []string{"admin@example.com"}, msgs[0].To)
@@ -291,46 +320,330 @@ func TestAdminPages(t *testing.T) {
 	form.Set("test-to", "+14155550123")
 	p = b.post("/admin/twilio", form)
 	require.Equal(t, http.StatusOK, p.status)
-	assert.Contains(t, p.body, `id="test-result">Sent: SM`)
+	assert.Contains(t, p.body, `id="test-result">Sent to &#43;14155550123: SM`)
 	sms := a.twilioServer.Messages()
 	require.Len(t, sms, 1)
 	assert.Equal(t, "+14155550123", sms[0].To)
 
-	// Invalid settings are reported field by field and not saved.
+	// Enter in a test box without JavaScript submits with the form's first
+	// button, Save: the settings are saved and the recipient is kept.
+	form = settingsForm(t, b.get("/admin/twilio").body)
+	form.Set("action", "save")
+	form.Set("test-to", "+14155550199")
+	p = b.post("/admin/twilio", form)
+	assert.Contains(t, p.body, `id="saved"`)
+	assert.Contains(t, p.body, `value="&#43;14155550199"`)
+	assert.Len(t, a.twilioServer.Messages(), 1)
+
+	// Invalid settings are reported by label, their fields marked, and not
+	// saved.
 	form = settingsForm(t, b.get("/admin/saml").body)
 	form.Set("idp-metadata", "")
 	form.Set("sso-url", "ftp://idp")
 	p = b.post("/admin/saml", form)
-	assert.Contains(t, p.body, "<code>sso-url</code>")
-	assert.Contains(t, p.body, "<code>idp-entity-id</code>")
+	assert.Contains(t, p.body, `<a href="#f-sso-url">Single sign-on URL</a>: `)
+	assert.Contains(t, p.body, `<a href="#f-idp-entity-id">IdP entity ID</a>: is required`)
+	assert.Contains(t, p.body, `name="sso-url" id="f-sso-url" aria-invalid="true"`)
+	assert.Contains(t, p.body, `name="idp-entity-id" id="f-idp-entity-id" aria-invalid="true"`)
+	assert.Contains(t, p.body, `name="slo-url" id="f-slo-url" value`) // not marked
 	assert.Contains(t, b.get("/saml/metadata").body, "SPSSODescriptor")
 
 	// Saving the form unchanged keeps the key and still logs in.
 	p = b.post("/admin/saml", settingsForm(t, b.get("/admin/saml").body))
-	assert.Contains(t, p.body, "Saved.")
+	assert.Contains(t, p.body, `id="saved"`)
 	login := b.get("/saml/login")
 	assert.Contains(t, login.body, "signed with")
 }
 
+// adminRequests are every admin page and test button, and what each
+// must not have done when refused.
+func adminRequests(t *testing.T, a *app, u *user) map[string]func() page {
+	t.Helper()
+	save := func(path string) func() page {
+		return func() page {
+			form := url.Values{"action": {"save"}, "enabled": {"on"}, "host": {"evil.example.com"}, "port": {"25"},
+				"sender": {"evil@example.com"}, "idp-entity-id": {"https://evil.example.com"}, "sso-url": {"https://evil.example.com/sso"}}
+			return u.post(path, form)
+		}
+	}
+	// Test posts that send when allowed: the fakes' settings, typed in.
+	tw := a.twilioServer.Settings()
+	forms := map[string]url.Values{
+		"/admin/smtp": {"sender": {"noreply@app.example.com"}, "host": {a.smtpServer.Host()}, "port": {strconv.Itoa(a.smtpServer.Port())},
+			"authentication": {"plain"}, "username": {"app"}, "password": {"app-password"}},
+		"/admin/twilio": {"account-sid": {tw.AccountSID}, "auth-token": {tw.AuthToken.Reveal()}, "from-number": {tw.FromNumber}, "base-url": {tw.BaseURL}},
+		"/admin/saml":   {},
+	}
+	test := func(path, to string) func() page {
+		return func() page {
+			form := url.Values{"action": {"test"}, "test-to": {to}}
+			for k, v := range forms[path] {
+				form[k] = v
+			}
+			return u.post(path, form)
+		}
+	}
+	get := func(path string) func() page { return func() page { return u.get(path) } }
+	return map[string]func() page{
+		"GET /admin/saml":     get("/admin/saml"),
+		"GET /admin/smtp":     get("/admin/smtp"),
+		"GET /admin/twilio":   get("/admin/twilio"),
+		"save /admin/saml":    save("/admin/saml"),
+		"save /admin/smtp":    save("/admin/smtp"),
+		"save /admin/twilio":  save("/admin/twilio"),
+		"Send test email":     test("/admin/smtp", "admin@example.com"),
+		"Send Test SMS":       test("/admin/twilio", "+14155550123"),
+		"test, not a button:": test("/admin/saml", "x"),
+	}
+}
+
+// Admin pages and test buttons are for site admins: a SAML user without
+// site admin is refused (403) at each, and so is a user whose login
+// revoked it; a SAML site admin and the break-glass login reach them.
+func TestAdminRequiresSiteAdmin(t *testing.T) {
+	t.Parallel()
+	a, base := startApp(t)
+	settingsBefore := func() any {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return []any{a.samlSet, a.smtpSet, a.twilio}
+	}
+	before := settingsBefore()
+	refused := func(who string, u *user) {
+		t.Helper()
+		for name, do := range adminRequests(t, a, u) {
+			p := do()
+			assert.Equal(t, http.StatusForbidden, p.status, "%s: %s", who, name)
+			assert.Contains(t, p.body, "Site admins only", "%s: %s", who, name)
+			assert.NotContains(t, p.body, "app-password", "%s: %s", who, name)
+		}
+		assert.Equal(t, before, settingsBefore(), who)
+		assert.Empty(t, a.smtpServer.Messages(), who)
+		assert.Empty(t, a.twilioServer.Messages(), who)
+	}
+
+	// Not logged in: a page view is sent to the login page; a post is refused.
+	anon := newUser(t, base)
+	p := anon.get("/admin/smtp")
+	assert.Equal(t, base+"/login?return_to=%2Fadmin%2Fsmtp", p.url)
+	assert.Contains(t, p.body, "Log in directly")
+	for name, do := range adminRequests(t, a, anon) {
+		if strings.HasPrefix(name, "GET") {
+			continue
+		}
+		assert.Equal(t, http.StatusForbidden, do().status, name)
+	}
+
+	// A wrong break-glass password logs nobody in.
+	p = anon.post("/login", url.Values{"password": {"wrong"}})
+	assert.Equal(t, http.StatusUnauthorized, p.status)
+	assert.Contains(t, p.body, "Wrong password")
+	p = anon.post("/login", url.Values{"password": {""}})
+	assert.Equal(t, http.StatusUnauthorized, p.status)
+	assert.Equal(t, base+"/login?return_to=%2Fadmin%2Fsaml", anon.get("/admin/saml").url)
+
+	// bob, logged in by SAML, is not a site admin.
+	bob := newUser(t, base)
+	bob.samlLogin("bob@example.com", "acme-developers")
+	refused("bob", bob)
+	assert.NotContains(t, bob.get("/").body, `href="/admin/saml">SAML</a>`)
+
+	// carol is one while the IdP says so, and no longer after a login
+	// without the role.
+	carol := newUser(t, base)
+	carol.samlLogin("carol@example.com", "site-admins")
+	for name, do := range adminRequests(t, a, carol) {
+		if strings.HasPrefix(name, "GET") {
+			assert.Equal(t, http.StatusOK, do().status, "carol: %s", name)
+		}
+	}
+	carol.samlLogin("carol@example.com")
+	refused("carol, revoked", carol)
+
+	// The break-glass login reaches every page and test button.
+	admin := newUser(t, base)
+	admin.breakGlass()
+	for name, do := range adminRequests(t, a, admin) {
+		assert.Equal(t, http.StatusOK, do().status, "break-glass: %s", name)
+	}
+	assert.Len(t, a.smtpServer.Messages(), 1)
+	assert.Len(t, a.twilioServer.Messages(), 1)
+
+	// Its logout ends it.
+	admin.post("/logout", nil)
+	assert.Equal(t, http.StatusForbidden, admin.post("/admin/smtp", url.Values{"action": {"test"}}).status)
+}
+
+// A test run with a new, unsaved password or auth token keeps what was
+// typed in its field and says that nothing is saved, so that the next
+// Save stores what was typed and tested, not silently the old secret.
+func TestUnsavedSecretsKept(t *testing.T) {
+	t.Parallel()
+	a, base := startApp(t)
+	b := newUser(t, base)
+	b.breakGlass()
+
+	form := settingsForm(t, b.get("/admin/smtp").body)
+	form.Set("password", "s3cret-typed")
+	form.Set("action", "test")
+	form.Set("test-to", "admin@example.com")
+	p := b.post("/admin/smtp", form)
+	assert.Contains(t, p.body, `name="password" id="f-password" aria-invalid="true" value="s3cret-typed"`) // the failed step's field
+	assert.Contains(t, p.body, "which keeps the password you typed")
+	a.mu.RLock()
+	assert.Equal(t, "app-password", a.smtpSet.Password.Reveal())
+	a.mu.RUnlock()
+	// The failure is told once, in its step.
+	assert.Equal(t, 1, strings.Count(p.body, "535"), p.body)
+	// Save, as the page now stands, stores what was typed.
+	form = settingsForm(t, p.body)
+	form.Set("action", "save")
+	p = b.post("/admin/smtp", form)
+	assert.Contains(t, p.body, `id="saved"`)
+	assert.NotContains(t, p.body, "s3cret-typed")
+	a.mu.RLock()
+	assert.Equal(t, "s3cret-typed", a.smtpSet.Password.Reveal())
+	a.mu.RUnlock()
+
+	form = settingsForm(t, b.get("/admin/twilio").body)
+	form.Set("auth-token", "0123456789abcdef0123456789abcdef")
+	form.Set("action", "test")
+	form.Set("test-to", "+14155550123")
+	p = b.post("/admin/twilio", form)
+	assert.Contains(t, p.body, `value="0123456789abcdef0123456789abcdef"`)
+	assert.Contains(t, p.body, "The test used the settings in this form")
+	assert.Contains(t, p.body, "which keeps the auth token you typed")
+	assert.Equal(t, 1, strings.Count(p.body, "error 20003"), p.body)
+	form = settingsForm(t, p.body)
+	form.Set("action", "save")
+	b.post("/admin/twilio", form)
+	a.mu.RLock()
+	assert.Equal(t, "0123456789abcdef0123456789abcdef", a.twilio.AuthToken.Reveal())
+	a.mu.RUnlock()
+
+	// A key typed into SAML settings that do not save stays in its field.
+	form = settingsForm(t, b.get("/admin/saml").body)
+	form.Set("sp-private-key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+	p = b.post("/admin/saml", form)
+	assert.Contains(t, p.body, `<a href="#f-sp-private-key">SP private key (PEM)</a>`)
+	assert.Contains(t, p.body, "not a key")
+}
+
+// Problems of a test are named by label and marked, once.
+func TestTestProblems(t *testing.T) {
+	t.Parallel()
+	_, base := startApp(t)
+	b := newUser(t, base)
+	b.breakGlass()
+	form := settingsForm(t, b.get("/admin/twilio").body)
+	form.Set("action", "test")
+	form.Set("test-to", "4155550123")
+	p := b.post("/admin/twilio", form)
+	assert.Contains(t, p.body, "The test did not run: one field needs fixing.")
+	assert.Contains(t, p.body, `<a href="#f-to">Send Test SMS to</a>: `)
+	assert.Contains(t, p.body, `name="test-to" id="f-to" aria-invalid="true" value="4155550123"`)
+	assert.NotContains(t, p.body, `id="test-result"`)
+
+	form = settingsForm(t, b.get("/admin/smtp").body)
+	form.Set("action", "test")
+	form.Set("port", "0")
+	form.Set("test-to", "not an address")
+	p = b.post("/admin/smtp", form)
+	assert.Contains(t, p.body, "The test did not run: 2 fields need fixing.")
+	assert.Contains(t, p.body, `<a href="#f-port">Port</a>: must be between 1 and 65535`)
+	assert.Contains(t, p.body, `<a href="#f-to">Send test email to</a>: `)
+	assert.Equal(t, 1, strings.Count(p.body, "must be between 1 and 65535"))
+	assert.NotContains(t, p.body, `id="test-result"`)
+}
+
+// The SAML page shows what the IdP metadata put in effect, and each
+// algorithm once.
+func TestSAMLPage(t *testing.T) {
+	t.Parallel()
+	_, base := startApp(t)
+	b := newUser(t, base)
+	p := b.breakGlass()
+	effect, _, _ := strings.Cut(p.body[strings.Index(p.body, `id="in-effect"`):], "</table>")
+	assert.Contains(t, effect, "read from the IdP metadata")
+	assert.Contains(t, effect, "<code>"+base+"/idp/metadata</code>")
+	assert.Contains(t, effect, "<code>"+base+"/idp/sso (HTTP-Redirect)</code>")
+	assert.Contains(t, effect, "<code>"+base+"/idp/slo (HTTP-Redirect)</code>")
+	assert.Regexp(t, `<code>CN=[^<]*/idp/metadata,O=samltest</code>, until 20\d\d-\d\d-\d\d [0-9:]+ UTC: <span class="ok">valid for \d+ more days`, effect)
+
+	for _, sel := range []string{"signature-method", "digest-method"} {
+		m := regexp.MustCompile(`(?s)<select name="` + sel + `"[^>]*>(.*?)</select>`).FindStringSubmatch(p.body)
+		require.NotNil(t, m, sel)
+		assert.Equal(t, 1, strings.Count(m[1], "SHA256"), sel)
+		assert.Equal(t, 4, strings.Count(m[1], "<option"), sel)
+		assert.Contains(t, m[1], `<option value="SHA1">SHA1 (weak`, sel)
+		assert.Contains(t, m[1], `<option value="" selected>SHA256 (default)`, sel)
+	}
+	assert.Contains(t, p.body, `<a href="/saml/metadata" download="sp-metadata.xml">`)
+	assert.Contains(t, p.body, `<a href="/idp/metadata" download="idp-metadata.xml">`)
+}
+
+// With SAML off, nobody is offered an SSO login, the pages say where to
+// turn it on, and the break-glass login still reaches the admin pages.
+func TestSAMLOff(t *testing.T) {
+	t.Parallel()
+	_, base := startApp(t)
+	b := newUser(t, base)
+	form := settingsForm(t, b.breakGlass().body)
+	form.Del("enabled")
+	require.Contains(t, b.post("/admin/saml", form).body, `id="saved"`)
+
+	anon := newUser(t, base)
+	home := anon.get("/")
+	assert.NotContains(t, home.body, "Log in with SSO")
+	assert.NotContains(t, home.body, "/saml/login")
+	assert.Contains(t, home.body, `<a href="/admin/saml">SAML settings page</a>`)
+	login := anon.get("/login")
+	assert.NotContains(t, login.body, "Log in with SSO")
+	off := anon.get("/saml/login")
+	assert.Equal(t, http.StatusServiceUnavailable, off.status)
+	assert.Contains(t, off.body, `<a href="/admin/saml">SAML settings</a>`)
+	assert.NotContains(t, anon.get("/diff").body, "/saml/login")
+
+	p := b.get("/admin/saml")
+	assert.Contains(t, p.body, "Single sign-on is off: no identity provider is in effect.")
+	assert.NotContains(t, p.body, `href="/saml/metadata"`)
+}
+
 var (
-	textInput = regexp.MustCompile(`<input type="(?:text|url)" name="([^"]+)" value="([^"]*)">`)
-	checkbox  = regexp.MustCompile(`<input type="checkbox" name="([^"]+)" checked>`)
-	textArea  = regexp.MustCompile(`(?s)<textarea name="([^"]+)"[^>]*>(.*?)</textarea>`)
-	selected  = regexp.MustCompile(`(?s)<select name="([^"]+)">.*?<option value="([^"]*)" selected>`)
+	tag       = regexp.MustCompile(`(?s)<(input)\b([^>]*)>()|<(textarea|select)\b([^>]*)>(.*?)</(?:textarea|select)>`)
+	attribute = regexp.MustCompile(`([a-z-]+)(?:="([^"]*)")?`)
+	selected  = regexp.MustCompile(`<option value="([^"]*)" selected>`)
 )
 
 // settingsForm reads the current values of a settings page's form, as a
-// browser would submit it unchanged.
+// browser would submit it unchanged (test boxes and buttons aside).
 func settingsForm(t *testing.T, body string) url.Values {
 	t.Helper()
 	form := url.Values{}
-	for _, re := range []*regexp.Regexp{textInput, textArea, selected} {
-		for _, m := range re.FindAllStringSubmatch(body, -1) {
-			form.Set(m[1], html.UnescapeString(m[2]))
+	for _, m := range tag.FindAllStringSubmatch(body, -1) {
+		if m[1] == "" { // textarea or select
+			m = append(m[:1], m[4:7]...)
 		}
-	}
-	for _, m := range checkbox.FindAllStringSubmatch(body, -1) {
-		form.Set(m[1], "on")
+		attrs := map[string]string{}
+		for _, a := range attribute.FindAllStringSubmatch(m[2], -1) {
+			attrs[a[1]] = html.UnescapeString(a[2])
+		}
+		name := attrs["name"]
+		switch {
+		case name == "" || name == "test-to":
+		case m[1] == "textarea":
+			form.Set(name, html.UnescapeString(m[3]))
+		case m[1] == "select":
+			if s := selected.FindStringSubmatch(m[3]); s != nil {
+				form.Set(name, html.UnescapeString(s[1]))
+			}
+		case attrs["type"] == "checkbox":
+			if _, ok := attrs["checked"]; ok {
+				form.Set(name, "on")
+			}
+		default:
+			form.Set(name, attrs["value"])
+		}
 	}
 	return form
 }
@@ -338,9 +651,10 @@ func settingsForm(t *testing.T, body string) url.Values {
 func TestRunRefusesNonLoopback(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	assert.ErrorContains(t, run([]string{"-addr", "0.0.0.0:0"}, &out), "loopback")
-	assert.ErrorContains(t, run([]string{"-addr", "example.com:80"}, &out), "loopback")
-	assert.Error(t, run([]string{"-addr", "nonsense"}, &out))
+	env := func(string) string { return "" }
+	assert.ErrorContains(t, run([]string{"-addr", "0.0.0.0:0"}, env, &out), "loopback")
+	assert.ErrorContains(t, run([]string{"-addr", "example.com:80"}, env, &out), "loopback")
+	assert.Error(t, run([]string{"-addr", "nonsense"}, env, &out))
 }
 
 // A browser that opens the app as http://localhost:PORT/ is sent to its
@@ -407,8 +721,50 @@ func TestIdPBreaksResponse(t *testing.T) {
 		head, _, _ := strings.Cut(p.body, "<h3>Received XML</h3>")
 		assert.Contains(t, head, "Error code: <code>"+code+"</code>", brk)
 		assert.Contains(t, head, "SAML debug report", brk)
+		// The received XML is shown indented, one element per line.
+		assert.Regexp(t, `<h3>Received XML</h3><pre>&lt;\?xml [^\n]*\n&lt;saml2p:Response [^\n]*&gt;\n  &lt;saml2:Issuer[^\n]*&lt;/saml2:Issuer&gt;\n`, p.body, brk)
 	}
 	assert.NotContains(t, b.get("/").body, "Logged in")
 	p := b.post("/idp/sso", url.Values{"user": {"alice@example.com"}, "break": {"nonsense"}})
 	assert.Equal(t, http.StatusBadRequest, p.status)
+}
+
+// The app's own forms refuse posts from other sites; the ACS takes the
+// IdP's post, which comes from the IdP's site.
+func TestCrossSitePosts(t *testing.T) {
+	t.Parallel()
+	_, base := startApp(t)
+	b := newUser(t, base)
+	for _, path := range []string{"/admin/saml", "/admin/smtp", "/admin/twilio", "/idp/sso", "/idp/logout", "/saml/logout"} {
+		// The app's check and, at /saml/logout, the Handler's.
+		for _, h := range []map[string]string{
+			{"Sec-Fetch-Site": "cross-site"},
+			{"Sec-Fetch-Site": "same-site", "Origin": "http://evil.localhost"},
+			{"Origin": "https://evil.example.com"},
+		} {
+			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader("enabled=on&user=alice%40example.com"))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range h {
+				req.Header.Set(k, v)
+			}
+			p := b.do(req)
+			assert.Equal(t, http.StatusForbidden, p.status, "%s %v", path, h)
+			assert.Contains(t, p.body, "refused", "%s %v", path, h) // "Post refused", "Logout refused"
+
+		}
+	}
+
+	login := b.get("/saml/login?return_to=/diff")
+	_, form := autoPost(t, login)
+	form.Set("user", "alice@example.com")
+	acs, resp := autoPost(t, b.post("/idp/sso", form))
+	req, err := http.NewRequest(http.MethodPost, acs, strings.NewReader(resp.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://idp.example.com")
+	landed := b.do(req)
+	require.Equal(t, http.StatusOK, landed.status, landed.body)
+	assert.Equal(t, base+"/diff", landed.url)
 }

@@ -1,37 +1,79 @@
 package main
 
-// pagesHTML holds every page: plain HTML, no JavaScript except the one line
-// that submits the IdP's auto-posting form.
+// pagesHTML holds every page: plain HTML with one style sheet, which the
+// SAML failure page (samlsp) shares in spirit. The only JavaScript submits
+// the IdP's auto-posting form, and makes Enter in a test box run its test
+// (without it, Enter saves and the typed recipient is kept).
 const pagesHTML = `
+{{define "style"}}<style>
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:48em;margin:0 auto;padding:1em;color:#222}
+nav{display:flex;flex-wrap:wrap;gap:.3em 1em;padding:.4em 0;border-bottom:1px solid #ddd;margin-bottom:1em}nav .me{margin-left:auto}
+h1{font-size:1.6em;margin:.5em 0}h2{font-size:1.25em}
+label{display:block;margin:.7em 0}label:has(input[type=checkbox]){display:flex;gap:.5em;align-items:baseline}
+input[type=text],input[type=url],input[type=password],textarea,select{display:block;width:100%;box-sizing:border-box;margin-top:.2em;padding:.3em;font:inherit}
+textarea{height:6em;font-family:ui-monospace,monospace;font-size:.9em}
+[aria-invalid=true]{outline:2px solid #b00;outline-offset:1px}label:has([aria-invalid=true]){color:#b00}
+.box{padding:.6em .9em;margin:1em 0;border:1px solid #ccc;border-radius:4px}.box>:first-child{margin-top:0}.box>:last-child{margin-bottom:0}
+.err{color:#b00}.box.err{background:#fdf0f0;border-color:#e3a5a5}.ok{color:#070}.box.ok{background:#effaef;border-color:#9c9}.box.warn{background:#fff8e1;border-color:#e2c46a}
+.hint{color:#555;font-size:.9em;margin:.2em 0}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.9em}code{overflow-wrap:anywhere}
+table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+fieldset{margin:1em 0;border:1px solid #ccc;border-radius:4px}button{font:inherit;padding:.3em .9em}
+</style>{{end}}
+
 {{define "head"}}<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · webapp</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:62em;margin:1.5em auto;padding:0 1em;line-height:1.4}
-nav a{margin-right:1em} label{display:block;margin:.4em 0} input[type=text],input[type=url],input[type=password],textarea,select{width:100%;box-sizing:border-box}
-textarea{height:6em;font-family:monospace} .err{color:#b00} .ok{color:#070} pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em}
-fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}
-</style></head><body>
-<nav><a href="/">Home</a><a href="/diff">Team sync</a><a href="/admin/saml">SAML</a><a href="/admin/smtp">SMTP</a><a href="/admin/twilio">Twilio</a><a href="/saml/metadata">SP metadata</a><a href="/idp/metadata">IdP metadata</a></nav>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Title}} · webapp</title>
+{{template "style"}}</head><body>
+<nav><a href="/">Home</a><a href="/diff">Team sync</a>{{if .Admin}}<a href="/admin/saml">SAML</a><a href="/admin/smtp">SMTP</a><a href="/admin/twilio">Twilio</a>{{end}}
+{{if .SAMLOn}}<a href="/saml/metadata" download="sp-metadata.xml">SP metadata</a>{{end}}<a href="/idp/metadata" download="idp-metadata.xml">IdP metadata</a>
+<span class="me">{{with .Session}}{{if .BreakGlass}}break-glass site admin{{else}}{{.NameID.Value}}{{end}}{{else}}<a href="/login">Log in</a>{{end}}</span></nav>
 <h1>{{.Title}}</h1>{{end}}
 
-{{define "foot"}}</body></html>{{end}}
+{{define "foot"}}<script>
+for (const box of document.querySelectorAll("input[data-enter]")) {
+	box.addEventListener("keydown", e => {
+		if (e.key === "Enter") { e.preventDefault(); box.form.requestSubmit(document.getElementById(box.dataset.enter)); }
+	});
+}
+</script></body></html>{{end}}
 
-{{define "message"}}{{template "head" .}}<p>{{.Text}}</p>{{if .Home}}<p><a href="/">Home</a></p>{{end}}{{template "foot" .}}{{end}}
+{{define "message"}}{{template "head" .}}<p id="message">{{.Text}}</p>
+{{with .Link}}<p><a href="{{.}}">{{$.LinkText}}</a></p>{{end}}<p><a href="/">Home</a></p>{{template "foot" .}}{{end}}
 
 {{define "home"}}{{template "head" .}}
-{{with .Session}}
+{{with .Session}}{{if .BreakGlass}}
+<p id="who">Logged in directly as the <strong>break-glass site admin</strong>, with the password webapp printed at start (or was given).</p>
+<p>Admin pages: <a href="/admin/saml">SAML</a>, <a href="/admin/smtp">SMTP</a>, <a href="/admin/twilio">Twilio</a>.</p>
+<form method="post" action="/logout"><button id="logout">Log out</button></form>
+{{else}}
 <p id="who">Logged in as <strong>{{.NameID.Value}}</strong> ({{.Via}} login, IdP session <code>{{.SessionIndex}}</code>).</p>
 {{with $.User}}<p>Username <strong>{{.Username}}</strong>{{if .SiteAdmin}}, site admin{{end}}{{if .ServiceAccount}}, service account{{end}}; teams:
 {{range .Teams}}<code>{{.Org}}/{{.Name}}</code> {{else}}none{{end}}</p>{{end}}
+{{if $.Admin}}<p>Admin pages: <a href="/admin/saml">SAML</a>, <a href="/admin/smtp">SMTP</a>, <a href="/admin/twilio">Twilio</a>.</p>{{end}}
 <h2>Attributes</h2><table>{{range $.Attributes}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>
 <p><a href="/diff">What team sync did at this login</a></p>
-<form method="post" action="/saml/logout"><button id="logout">Log out (here and at the IdP)</button></form>
-<form method="post" action="/idp/logout"><button>Log out at the IdP (IdP-initiated single logout)</button></form>
-{{else}}
+{{if $.SAMLOn}}<form method="post" action="/saml/logout"><button id="logout">Log out (here and at the IdP)</button></form>
+<form method="post" action="/idp/logout"><button id="idp-logout">Log out at the IdP (IdP-initiated single logout)</button></form>
+{{else}}<form method="post" action="/logout"><button id="logout">Log out</button></form>{{end}}
+{{end}}{{else}}
 <p id="who">Not logged in.</p>
-<p><a id="login" href="/saml/login?return_to=/diff">Log in with SSO</a> (SP-initiated: an AuthnRequest goes to the test IdP)</p>
-<p><a href="/idp/sso">Log in at the IdP</a> (IdP-initiated: the IdP posts an unsolicited response)</p>
+{{if .SAMLOn}}<p><a id="login" href="/saml/login?return_to=/diff">Log in with SSO</a> (SP-initiated: an AuthnRequest goes to the test IdP)</p>
+<p><a id="idp-login" href="/idp/sso">Log in at the IdP</a> (IdP-initiated: the IdP posts an unsolicited response)</p>
+{{else}}<p>Single sign-on is off. A site admin can turn it on at the <a href="/admin/saml">SAML settings page</a>.</p>{{end}}
 {{end}}
+<p class="hint">The admin pages (SAML, SMTP and Twilio settings) are for site admins: log in with SSO as a user with the
+<code>site-admins</code> group or <code>SiteAdmin</code> true, or <a href="/login">log in directly</a> with the break-glass password.</p>
+{{template "foot" .}}{{end}}
+
+{{define "login"}}{{template "head" .}}
+{{if .SAMLOn}}<p><a id="login" href="/saml/login?return_to={{.ReturnTo}}">Log in with SSO</a></p>{{end}}
+<h2>Log in directly (site admins)</h2>
+<p>The break-glass login works whatever the SAML settings are, so that a site admin can repair them.
+Its password is the one webapp printed at start, or the one set with <code>-break-glass-password</code> or <code>WEBAPP_BREAK_GLASS_PASSWORD</code>.</p>
+{{if .Wrong}}<p class="box err" id="login-error">Wrong password.</p>{{end}}
+<form method="post" action="/login"><input type="hidden" name="return_to" value="{{.ReturnTo}}">
+<label>Break-glass password <input type="password" name="password" id="f-password" autocomplete="current-password"{{if .Wrong}} aria-invalid="true"{{end}} autofocus></label>
+<button type="submit" id="break-glass">Log in</button></form>
 {{template "foot" .}}{{end}}
 
 {{define "diff"}}{{template "head" .}}
@@ -44,7 +86,7 @@ fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;b
 {{template "foot" .}}{{end}}
 
 {{define "post"}}<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title></head><body>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>{{template "style"}}</head><body>
 <form method="post" action="{{.Action}}">
 {{range .Fields}}{{if index . 1}}<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">
 {{end}}{{end}}<p>{{.Title}}…</p><button type="submit">Continue</button></form>
@@ -63,83 +105,103 @@ fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;b
 <label><input type="checkbox" name="service_account" value="1"> IsServiceAccount</label>
 <label>Make the login fail? <select name="break">{{range .Breaks}}<option value="{{index . 0}}">{{index . 1}}</option>{{end}}</select></label>
 {{if not .Request}}<label>RelayState (where to land; only paths on this site are followed) <input type="text" name="relay_state" value="/diff"></label>{{end}}
-<button type="submit">Log in</button>
+<button type="submit" id="idp-submit">Log in</button>
 </form>
 {{template "foot" .}}{{end}}
 
-{{define "errors"}}{{with .Errors}}<div class="err"><p>Not saved:</p><ul>{{range $f, $p := .}}<li>{{if $f}}<code>{{$f}}</code>: {{end}}{{$p}}</li>{{end}}</ul></div>{{end}}{{if .Saved}}<p class="ok">Saved.</p>{{end}}{{end}}
+{{define "errors"}}{{with .Errs}}<div class="box err" id="errors" role="alert">
+<p>{{if $.Tested}}The test did not run{{else}}Not saved{{end}}: {{if eq (len .List) 1}}one field needs{{else}}{{len .List}} fields need{{end}} fixing.</p>
+<ul>{{range .List}}<li>{{if .Field}}<a href="#f-{{.Field}}">{{.Label}}</a>: {{else if .Label}}{{.Label}}: {{end}}{{.Text}}</li>{{end}}</ul></div>{{end}}
+{{if .Saved}}<p class="box ok" id="saved">Saved.</p>{{end}}{{end}}
+
+{{define "unsaved"}}{{if .Unsaved}}<p class="box warn" id="unsaved">{{if .Tested}}The test used the settings in this form. {{end}}They are not saved:
+the saved settings still apply until you press Save{{if .Typed}}, which keeps the {{.Typed}} you typed (it is still in its field){{end}}.</p>{{end}}{{end}}
 
 {{define "admin-saml"}}{{template "head" .}}{{template "errors" .}}
-<p>This service provider: entity ID <code>{{.Base}}/saml/metadata</code>, ACS <code>{{.Base}}/saml/acs</code>, SLO <code>{{.Base}}/saml/slo</code>.</p>
+<p>This service provider: entity ID <code>{{.Base}}/saml/metadata</code>, ACS <code>{{.Base}}/saml/acs</code>, SLO <code>{{.Base}}/saml/slo</code>.
+{{if .SAMLOn}}Give the IdP its metadata: <a href="/saml/metadata" download="sp-metadata.xml">sp-metadata.xml</a> (also served at <code>{{.Base}}/saml/metadata</code>).{{end}}</p>
 <form method="post">{{with .S}}
-<label><input type="checkbox" name="enabled" {{if .Enabled}}checked{{end}}> Enable SAML single sign-on</label>
-<label><input type="checkbox" name="debug" {{if .Debug}}checked{{end}}> Enable SAML debugging (failed logins show every check)</label>
+<label><input type="checkbox" name="enabled"{{invalid $.Marks "enabled"}}{{if .Enabled}} checked{{end}}> {{index $.L "enabled"}}</label>
+<label><input type="checkbox" name="debug"{{invalid $.Marks "debug"}}{{if .Debug}} checked{{end}}> {{index $.L "debug"}} (failed logins show every check)</label>
 <fieldset><legend>Identity provider</legend>
-<label>IdP metadata XML (or fill the fields below) <textarea name="idp-metadata">{{.IdPMetadata}}</textarea></label>
-<label>IdP entity ID <input type="text" name="idp-entity-id" value="{{.IdPEntityID}}"></label>
-<label>Single sign-on URL <input type="url" name="sso-url" value="{{.SSOURL}}"></label>
-<label>Single logout URL <input type="url" name="slo-url" value="{{.SLOURL}}"></label>
-<label>IdP certificate (PEM) <textarea name="idp-certificate">{{.IdPCertificate}}</textarea></label>
-<label>Old IdP certificate, kept during a rotation (PEM) <textarea name="idp-old-certificate">{{.IdPOldCertificate}}</textarea></label>
-<label><input type="checkbox" name="allow-idp-initiated" {{if .AllowIdPInitiated}}checked{{end}}> Allow IdP-initiated login</label>
+{{with $.InEffect}}<div class="box" id="in-effect"><p><strong>In effect now</strong> (the saved settings{{if .FromMetadata}}, read from the IdP metadata{{end}}):</p>
+<table><tr><th>IdP entity ID</th><td><code>{{.EntityID}}</code></td></tr>
+<tr><th>Single sign-on URL</th><td>{{range .SSO}}<code>{{.}}</code><br>{{end}}</td></tr>
+<tr><th>Single logout URL</th><td>{{range .SLO}}<code>{{.}}</code><br>{{else}}none: logout is local only{{end}}</td></tr>
+{{range .Certificates}}<tr><th>Certificate</th><td><code>{{.Subject}}</code>, until {{.NotAfter}}: <span class="{{if .Bad}}err{{else}}ok{{end}}">{{.Status}}</span></td></tr>{{end}}
+{{with .ValidUntil}}<tr><th>Metadata valid until</th><td>{{.}}</td></tr>{{end}}</table></div>
+{{else}}<p class="box" id="in-effect">Single sign-on is off: no identity provider is in effect.</p>{{end}}
+<label>{{index $.L "idp-metadata"}} (or fill the fields below) <textarea name="idp-metadata"{{invalid $.Marks "idp-metadata"}}>{{.IdPMetadata}}</textarea></label>
+<p class="hint">With metadata, the fields below are optional: an entity ID picks one entity of the metadata, the URLs replace its own, and the certificates are trusted as well.</p>
+<label>{{index $.L "idp-entity-id"}} <input type="text" name="idp-entity-id"{{invalid $.Marks "idp-entity-id"}} value="{{.IdPEntityID}}"></label>
+<label>{{index $.L "sso-url"}} <input type="url" name="sso-url"{{invalid $.Marks "sso-url"}} value="{{.SSOURL}}"></label>
+<label>{{index $.L "slo-url"}} <input type="url" name="slo-url"{{invalid $.Marks "slo-url"}} value="{{.SLOURL}}"></label>
+<label>{{index $.L "idp-certificate"}} <textarea name="idp-certificate"{{invalid $.Marks "idp-certificate"}}>{{.IdPCertificate}}</textarea></label>
+<label>{{index $.L "idp-old-certificate"}} <textarea name="idp-old-certificate"{{invalid $.Marks "idp-old-certificate"}}>{{.IdPOldCertificate}}</textarea></label>
+<label><input type="checkbox" name="allow-idp-initiated"{{invalid $.Marks "allow-idp-initiated"}}{{if .AllowIdPInitiated}} checked{{end}}> {{index $.L "allow-idp-initiated"}}</label>
 </fieldset>
 <fieldset><legend>Signatures</legend>
-<label><input type="checkbox" name="authn-requests-signed" {{if .AuthnRequestsSigned}}checked{{end}}> Sign AuthnRequests and LogoutRequests</label>
-<label><input type="checkbox" name="want-assertions-signed" {{if .WantAssertionsSigned}}checked{{end}}> Want assertions signed</label>
-<label>SP certificate (PEM) <textarea name="sp-certificate">{{.SPCertificate}}</textarea></label>
-<label>SP private key (PEM) <textarea name="sp-private-key" placeholder="{{if $.KeySet}}(set: leave blank to keep it){{end}}"></textarea></label>
-<label>Signature method <select name="signature-method">{{$m := .SignatureMethod}}{{range $o := $.Methods}}<option value="{{$o}}" {{if eq $o $m}}selected{{end}}>{{or $o "SHA256 (default)"}}</option>{{end}}</select></label>
-<label>Digest method <select name="digest-method">{{$d := .DigestMethod}}{{range $o := $.Methods}}<option value="{{$o}}" {{if eq $o $d}}selected{{end}}>{{or $o "SHA256 (default)"}}</option>{{end}}</select></label>
+<label><input type="checkbox" name="authn-requests-signed"{{invalid $.Marks "authn-requests-signed"}}{{if .AuthnRequestsSigned}} checked{{end}}> {{index $.L "authn-requests-signed"}}</label>
+<label><input type="checkbox" name="want-assertions-signed"{{invalid $.Marks "want-assertions-signed"}}{{if .WantAssertionsSigned}} checked{{end}}> {{index $.L "want-assertions-signed"}}</label>
+<label>{{index $.L "sp-certificate"}} <textarea name="sp-certificate"{{invalid $.Marks "sp-certificate"}}>{{.SPCertificate}}</textarea></label>
+<label>{{index $.L "sp-private-key"}} <textarea name="sp-private-key"{{invalid $.Marks "sp-private-key"}} placeholder="{{if $.KeySet}}(set: leave blank to keep it){{end}}">{{$.TypedKey}}</textarea></label>
+{{if $.TypedKey}}<p class="hint">The key you typed is not saved yet; it is kept in its field.</p>{{end}}
+<label>{{index $.L "signature-method"}} <select name="signature-method"{{invalid $.Marks "signature-method"}}>{{$m := .SignatureMethod}}{{range $.Methods}}<option value="{{.Value}}"{{if selected .Value $m}} selected{{end}}>{{.Text}}</option>{{end}}</select></label>
+<label>{{index $.L "digest-method"}} <select name="digest-method"{{invalid $.Marks "digest-method"}}>{{$d := .DigestMethod}}{{range $.Methods}}<option value="{{.Value}}"{{if selected .Value $d}} selected{{end}}>{{.Text}}</option>{{end}}</select></label>
 </fieldset>
 <fieldset><legend>Team sync</legend>
-<label><input type="checkbox" name="team-sync" {{if .TeamSync}}checked{{end}}> Use SAML to manage team memberships</label>
-<label>Team attribute (default MemberOf) <input type="text" name="team-attribute" value="{{.TeamAttribute}}"></label>
-<label>Username attribute (default Username) <input type="text" name="username-attribute" value="{{.UsernameAttribute}}"></label>
-<label>Site admin attribute (default SiteAdmin) <input type="text" name="site-admin-attribute" value="{{.SiteAdminAttribute}}"></label>
-<label>Site admin role (default site-admins) <input type="text" name="site-admin-role" value="{{.SiteAdminRole}}"></label>
-<label>Service account attribute (default IsServiceAccount) <input type="text" name="service-account-attribute" value="{{.ServiceAccountAttribute}}"></label>
+<label><input type="checkbox" name="team-sync"{{invalid $.Marks "team-sync"}}{{if .TeamSync}} checked{{end}}> {{index $.L "team-sync"}}</label>
+<label>{{index $.L "team-attribute"}} (default MemberOf) <input type="text" name="team-attribute"{{invalid $.Marks "team-attribute"}} value="{{.TeamAttribute}}"></label>
+<label>{{index $.L "username-attribute"}} (default Username) <input type="text" name="username-attribute"{{invalid $.Marks "username-attribute"}} value="{{.UsernameAttribute}}"></label>
+<label>{{index $.L "site-admin-attribute"}} (default SiteAdmin) <input type="text" name="site-admin-attribute"{{invalid $.Marks "site-admin-attribute"}} value="{{.SiteAdminAttribute}}"></label>
+<label>{{index $.L "site-admin-role"}} (default site-admins) <input type="text" name="site-admin-role"{{invalid $.Marks "site-admin-role"}} value="{{.SiteAdminRole}}"></label>
+<label>{{index $.L "service-account-attribute"}} (default IsServiceAccount) <input type="text" name="service-account-attribute"{{invalid $.Marks "service-account-attribute"}} value="{{.ServiceAccountAttribute}}"></label>
 </fieldset>
-{{end}}<button type="submit">Save SAML settings</button></form>
+{{end}}<button type="submit" id="save">Save SAML settings</button></form>
 {{template "foot" .}}{{end}}
 
-{{define "admin-smtp"}}{{template "head" .}}{{template "errors" .}}
+{{define "admin-smtp"}}{{template "head" .}}{{template "errors" .}}{{template "unsaved" .}}
 <p>By default these settings point at an in-process SMTP server (<code>{{.Fake}}</code>, with its own CA and user <code>app</code>); put a real server's here to send real mail.</p>
 <form method="post">{{with .S}}
-<label><input type="checkbox" name="enabled" {{if .Enabled}}checked{{end}}> Enable email sending</label>
-<label>Sender <input type="text" name="sender" value="{{.Sender}}"></label>
-<label>Host <input type="text" name="host" value="{{.Host}}"></label>
-<label>Port <input type="text" name="port" value="{{.Port}}"></label>
-<label>Authentication <select name="authentication">{{$a := printf "%s" .Authentication}}{{range $o := $.Auths}}<option value="{{$o}}" {{if eq $o $a}}selected{{end}}>{{$o}}</option>{{end}}</select></label>
-<label>Username <input type="text" name="username" value="{{.Username}}"></label>
-<label>Password <input type="password" name="password" placeholder="{{if $.PasswordSet}}(set: leave blank to keep it){{end}}"></label>
-<label>TLS <select name="tls">{{$t := printf "%s" .TLS}}{{range $o := $.TLSModes}}<option value="{{$o}}" {{if eq $o $t}}selected{{end}}>{{or $o "by port (default)"}}</option>{{end}}</select></label>
-{{end}}<button type="submit" name="action" value="save">Save SMTP settings</button>
-<label>Send test email to <input type="text" name="test-to" value="{{.TestTo}}"></label>
+<label><input type="checkbox" name="enabled"{{invalid $.Marks "enabled"}}{{if .Enabled}} checked{{end}}> {{index $.L "enabled"}}</label>
+<label>{{index $.L "sender"}} <input type="text" name="sender"{{invalid $.Marks "sender"}} value="{{.Sender}}"></label>
+<label>{{index $.L "host"}} <input type="text" name="host"{{invalid $.Marks "host"}} value="{{.Host}}"></label>
+<label>{{index $.L "port"}} <input type="text" name="port"{{invalid $.Marks "port"}} value="{{.Port}}"></label>
+<label>{{index $.L "authentication"}} <select name="authentication"{{invalid $.Marks "authentication"}}>{{$a := printf "%s" .Authentication}}{{range $o := $.Auths}}<option value="{{$o}}"{{if eq $o $a}} selected{{end}}>{{$o}}</option>{{end}}</select></label>
+<label>{{index $.L "username"}} <input type="text" name="username"{{invalid $.Marks "username"}} value="{{.Username}}"></label>
+<label>{{index $.L "password"}} <input type="password" name="password"{{invalid $.Marks "password"}} value="{{$.TypedPassword}}" placeholder="{{if $.PasswordSet}}(set: leave blank to keep it){{end}}" autocomplete="new-password"></label>
+<label>{{index $.L "tls"}} <select name="tls"{{invalid $.Marks "tls"}}>{{$t := printf "%s" .TLS}}{{range $o := $.TLSModes}}<option value="{{$o}}"{{if eq $o $t}} selected{{end}}>{{or $o "by port (default)"}}</option>{{end}}</select></label>
+{{end}}<button type="submit" name="action" value="save" id="save">Save SMTP settings</button>
+<fieldset><legend>Test</legend>
+<label>{{index $.L "to"}} <input type="text" name="test-to"{{invalid $.Marks "to"}} value="{{.TestTo}}" data-enter="send-test-email" placeholder="admin@example.com"></label>
 <button type="submit" name="action" value="test" id="send-test-email">Send test email</button>
+<p class="hint">The test sends with the settings in this form, saved or not.</p></fieldset>
 </form>
-{{with .Report}}<h2>Test email</h2><table>{{range .Steps}}<tr><td>{{if .OK}}<span class="ok">✔</span>{{else}}<span class="err">✘</span>{{end}}</td><td>{{.Name}}</td><td>{{.Detail}}</td></tr>{{end}}</table>
-{{if .Accepted}}<p class="ok" id="test-result">Accepted: {{.Reply}}</p>{{end}}{{end}}
-{{with .TestError}}<p class="err" id="test-result">{{.}}</p>{{end}}
-<h2>Mail received by the in-process server</h2><table>{{range .Mail}}<tr><td>{{join .To ", "}}</td><td>{{.Subject}}</td></tr>{{else}}<tr><td>none yet</td></tr>{{end}}</table>
+{{if .Tested}}{{with .Report}}<div class="box {{if .Accepted}}ok{{else}}err{{end}}" id="test-result"><h2>Test email to {{$.TestTo}}</h2>
+<table>{{range .Steps}}<tr><td>{{if .OK}}<span class="ok">✔</span>{{else}}<span class="err">✘</span>{{end}}</td><td>{{.Name}}</td><td>{{.Detail}}</td></tr>{{end}}</table>
+{{if .Accepted}}<p>Accepted: {{.Reply}}</p>{{end}}{{with $.TestError}}<p>{{.}}</p>{{end}}</div>{{end}}{{end}}
+<h2>Mail received by the in-process server</h2><table id="mail">{{range .Mail}}<tr><td>{{join .To ", "}}</td><td>{{.Subject}}</td></tr>{{else}}<tr><td>none yet</td></tr>{{end}}</table>
 {{template "foot" .}}{{end}}
 
-{{define "admin-twilio"}}{{template "head" .}}{{template "errors" .}}
+{{define "admin-twilio"}}{{template "head" .}}{{template "errors" .}}{{template "unsaved" .}}
 <p>By default these settings point at an in-process fake of Twilio's API (<code>{{.Fake}}</code>); clear the base URL and put real credentials here to send real SMS.</p>
 <form method="post">{{with .S}}
-<label><input type="checkbox" name="enabled" {{if .Enabled}}checked{{end}}> Enable SMS sending</label>
-<label>Account SID <input type="text" name="account-sid" value="{{.AccountSID}}"></label>
-<label>Auth token <input type="password" name="auth-token" placeholder="{{if $.TokenSet}}(set: leave blank to keep it){{end}}"></label>
-<label>From number <input type="text" name="from-number" value="{{.FromNumber}}"></label>
-<label>Messaging Service SID <input type="text" name="messaging-service-sid" value="{{.MessagingServiceSID}}"></label>
-<label>API key SID <input type="text" name="api-key-sid" value="{{.APIKeySID}}"></label>
-<label>API key secret <input type="password" name="api-key-secret" placeholder="{{if $.SecretSet}}(set: leave blank to keep it){{end}}"></label>
-<label>Base URL (empty: Twilio) <input type="text" name="base-url" value="{{.BaseURL}}"></label>
-{{end}}<button type="submit" name="action" value="save">Save Twilio settings</button>
-<label>Send Test SMS to <input type="text" name="test-to" value="{{.TestTo}}" placeholder="+14155550100"></label>
+<label><input type="checkbox" name="enabled"{{invalid $.Marks "enabled"}}{{if .Enabled}} checked{{end}}> {{index $.L "enabled"}}</label>
+<label>{{index $.L "account-sid"}} <input type="text" name="account-sid"{{invalid $.Marks "account-sid"}} value="{{.AccountSID}}"></label>
+<label>{{index $.L "auth-token"}} <input type="password" name="auth-token"{{invalid $.Marks "auth-token"}} value="{{$.TypedToken}}" placeholder="{{if $.TokenSet}}(set: leave blank to keep it){{end}}" autocomplete="new-password"></label>
+<label>{{index $.L "from-number"}} <input type="text" name="from-number"{{invalid $.Marks "from-number"}} value="{{.FromNumber}}"></label>
+<label>{{index $.L "messaging-service-sid"}} <input type="text" name="messaging-service-sid"{{invalid $.Marks "messaging-service-sid"}} value="{{.MessagingServiceSID}}"></label>
+<label>{{index $.L "api-key-sid"}} <input type="text" name="api-key-sid"{{invalid $.Marks "api-key-sid"}} value="{{.APIKeySID}}"></label>
+<label>{{index $.L "api-key-secret"}} <input type="password" name="api-key-secret"{{invalid $.Marks "api-key-secret"}} value="{{$.TypedSecret}}" placeholder="{{if $.SecretSet}}(set: leave blank to keep it){{end}}" autocomplete="new-password"></label>
+<label>{{index $.L "base-url"}} (empty: Twilio) <input type="text" name="base-url"{{invalid $.Marks "base-url"}} value="{{.BaseURL}}"></label>
+{{end}}<button type="submit" name="action" value="save" id="save">Save Twilio settings</button>
+<fieldset><legend>Test</legend>
+<label>{{index $.L "to"}} <input type="text" name="test-to"{{invalid $.Marks "to"}} value="{{.TestTo}}" data-enter="send-test-sms" placeholder="+14155550100"></label>
 <button type="submit" name="action" value="test" id="send-test-sms">Send Test SMS</button>
+<p class="hint">The test sends with the settings in this form, saved or not.</p></fieldset>
 </form>
-{{with .Receipt}}<p class="ok" id="test-result">Sent: {{.SID}}, status {{.Status}}, {{.Segments}} segment(s).</p>{{end}}
-{{with .TestError}}<p class="err" id="test-result">{{.}}</p>{{end}}
-<h2>SMS received by the fake</h2><table>{{range .SMS}}<tr><td>{{.To}}</td><td>{{.Body}}</td></tr>{{else}}<tr><td>none yet</td></tr>{{end}}</table>
+{{with .Receipt}}<p class="box ok" id="test-result">Sent to {{$.TestTo}}: {{.SID}}, status {{.Status}}, {{.Segments}} segment(s).</p>{{end}}
+{{with .TestError}}<p class="box err" id="test-result">{{.}}</p>{{end}}
+<h2>SMS received by the fake</h2><table id="sms">{{range .SMS}}<tr><td>{{.To}}</td><td>{{.Body}}</td></tr>{{else}}<tr><td>none yet</td></tr>{{end}}</table>
 {{template "foot" .}}{{end}}
 `

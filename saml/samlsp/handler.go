@@ -106,6 +106,10 @@ type Handler struct {
 	acsPath  string
 	sloPath  string
 	maxInput int64
+	// sameSite refuses a logout posted from another site. Only the logout
+	// is checked: the ACS and the SLO URL take the IdP's cross-site posts
+	// by design, and what they accept is signed.
+	sameSite *http.CrossOriginProtection
 }
 
 // NewHandler checks cfg and returns the Handler of sp.
@@ -138,7 +142,7 @@ func NewHandler(sp *saml.ServiceProvider, cfg HandlerConfig) (*Handler, error) {
 		field("DefaultRedirect", "is %d bytes; at most MaxTrackedReturnTo (%d)", len(cfg.DefaultRedirect), MaxTrackedReturnTo)
 	}
 	spc := sp.Config()
-	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*spc.MaxResponseSize + 8192)}
+	h := &Handler{sp: sp, cfg: cfg, maxInput: int64(2*spc.MaxResponseSize + 8192), sameSite: http.NewCrossOriginProtection()}
 	h.acsPath = urlPath(spc.ACSURL)
 	if !strings.HasPrefix(h.acsPath, cfg.Prefix) {
 		field("Prefix", "%q does not cover the ACS URL's path %q", cfg.Prefix, h.acsPath)
@@ -298,7 +302,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, "POST")
 		return
 	}
-	if !sameOrigin(r) {
+	if err := h.sameSite.Check(r); err != nil {
 		h.fail(w, r, http.StatusForbidden, "Logout refused", errors.New("the logout was posted from another site"))
 		return
 	}
@@ -398,25 +402,6 @@ func (h *Handler) slo(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sameOrigin reports whether a browser says r comes from this site (Fetch
-// metadata, else Origin); requests that say nothing (older browsers, other
-// clients) pass.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin", "none":
-		return true
-	case "":
-	default:
-		return false
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
 // formError is the error of a form that could not be read, with the code
 // of a malformed message so that the failure page names it.
 func formError(err error) error {
@@ -484,16 +469,25 @@ func publicChecks(rep *saml.Report) []saml.Check {
 	return checks
 }
 
-var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
+// failPage is styled like a plain host page: a system font at a
+// readable width, and the received XML indented.
+var failPage = template.Must(template.New("fail").Funcs(template.FuncMap{"indentXML": indentXML}).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:1em}.fail{color:#b00}</style></head>
+<meta name="viewport" content="width=device-width">
+<style>
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:48em;margin:0 auto;padding:1em;color:#222}
+h1{font-size:1.6em;margin:.5em 0}h2{font-size:1.25em}h3{font-size:1.1em}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.85em;line-height:1.35}code{overflow-wrap:anywhere}td code{white-space:nowrap}
+table{border-collapse:collapse}td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+.fail{color:#b00}
+</style></head>
 <body><h1>{{.Title}}</h1>
 {{if .Code}}<p>Error code: <code>{{.Code}}</code>.</p>{{end}}
 {{if .Debug}}<p class="fail">{{.Message}}</p>
 {{if .Checks}}<h2>SAML debug report</h2><table>
 {{range .Checks}}<tr><td>{{if .OK}}✔{{else}}<span class="fail">✘</span>{{end}}</td><td><code>{{.Name}}</code></td><td>{{.Detail}}</td></tr>
 {{end}}</table>
-{{if .XML}}<h3>Received XML</h3><pre>{{.XML}}</pre>{{end}}{{end}}
+{{if .XML}}<h3>Received XML</h3><pre>{{indentXML .XML}}</pre>{{end}}{{end}}
 {{else}}<p>Try again, or ask your administrator, who can turn on SAML debugging to see why.</p>{{end}}
 <p><a href="{{.Home}}">Back to the start page</a></p>
 </body></html>

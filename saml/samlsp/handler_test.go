@@ -285,3 +285,52 @@ func TestHandlerFailures(t *testing.T) {
 	_, err := samlsp.NewHandler(h.sp, ok)
 	assert.NoError(t, err)
 }
+
+// The logout is refused when a browser says it was posted from another
+// site, by Fetch metadata or, from older browsers, by Origin; the ACS
+// takes the IdP's cross-site post.
+func TestHandlerCrossSite(t *testing.T) {
+	t.Parallel()
+	hh := newHandlerHost(t)
+	for _, c := range []struct {
+		name, fetchSite, origin string
+		want                    int
+	}{
+		{"same origin", "same-origin", "http://example.com", http.StatusSeeOther},
+		{"typed in the address bar", "none", "", http.StatusSeeOther},
+		{"not a browser", "", "", http.StatusSeeOther},
+		{"old browser, same origin", "", "http://example.com", http.StatusSeeOther},
+		{"cross-site", "cross-site", "https://evil.example.com", http.StatusForbidden},
+		{"sibling subdomain", "same-site", "http://evil.example.com", http.StatusForbidden},
+		{"old browser, other origin", "", "https://evil.example.com", http.StatusForbidden},
+		{"old browser, other port", "", "http://example.com:8443", http.StatusForbidden},
+		{"opaque origin", "", "null", http.StatusForbidden},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/saml/logout", nil) // Host: example.com
+		if c.fetchSite != "" {
+			r.Header.Set("Sec-Fetch-Site", c.fetchSite)
+		}
+		if c.origin != "" {
+			r.Header.Set("Origin", c.origin)
+		}
+		rec := hh.serve(newBrowser(), r)
+		assert.Equal(t, c.want, rec.Code, c.name)
+		if c.want == http.StatusForbidden {
+			assert.Contains(t, rec.Body.String(), "Logout refused", c.name)
+		}
+	}
+
+	b := newBrowser()
+	rec := hh.serve(b, httptest.NewRequest(http.MethodGet, "/saml/login", nil))
+	_, cert := rsaSigner(t)
+	req, err := hh.h.idp.ReadRequest(httptest.NewRequest(http.MethodGet, rec.Header().Get("Location"), nil), cert)
+	require.NoError(t, err)
+	resp, err := hh.h.idp.Response(samltest.ResponseSpec{Now: testNow, InResponseTo: req.ID})
+	require.NoError(t, err)
+	post := postForm(samltest.DefaultACSURL, resp.PostForm(""))
+	post.Header.Set("Sec-Fetch-Site", "cross-site")
+	post.Header.Set("Origin", "https://idp.example.com")
+	rec = hh.serve(b, post)
+	assert.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	assert.Len(t, hh.logins, 1)
+}
