@@ -1,6 +1,9 @@
 package mapping
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Attributes are the assertion's attributes: each name with its values in
 // the order the IdP sent them. A name that is present with no values is
@@ -11,12 +14,11 @@ type Attributes map[string][]string
 
 // teamValues is what the team attribute asserts, after splitting.
 type teamValues struct {
-	present bool         // the team attribute is in the assertion
-	overage bool         // Azure AD's group overage claim is in the assertion
-	values  []string     // distinct values in first-seen order, the role removed
-	index   *stringIndex // numbers values
-	role    bool         // the site-admin role is among the values
-	dnLike  []string     // raw values that look like LDAP DNs split at commas
+	present bool     // the team attribute is in the assertion
+	overage bool     // Azure AD's group overage claim is in the assertion
+	values  []string // distinct values, sorted, without "" and the role
+	role    bool     // the site-admin role is among the values
+	dnLike  []string // raw values that look like LDAP DNs split at commas
 }
 
 // teamValues reads the team attribute. It returns the zero value when the
@@ -58,8 +60,8 @@ func (c Config) teamValues(attrs Attributes) teamValues {
 			tv.dnLike = append(tv.dnLike, r)
 		}
 	}
-	tv.index = newStringIndex(pieces)
-	tv.values = tv.index.keys
+	slices.Sort(pieces)
+	tv.values = slices.Compact(pieces)
 	return tv
 }
 
