@@ -37,13 +37,16 @@ type Input struct {
 //
 // The rules, for the default attribute names:
 //
+//   - Every value is trimmed of XML whitespace (space, tab, CR and LF) at
+//     both ends, and of nothing else: "bob" followed by U+00A0 is not
+//     "bob". Team values are not trimmed when comma splitting is off.
 //   - Username, when present and valid and free, becomes the username;
 //     otherwise the current username (for a new user, one derived from the
 //     NameID's local part, with a number appended while taken) is kept and
 //     the value is reported as Ignored.
 //   - SiteAdmin, when present, grants site admin access if its values are
-//     all "true" or "1" (case-insensitive, trimmed) and revokes it
-//     otherwise, reporting values that are not booleans. When it is absent
+//     all "true" or "1" (case-insensitive) and revokes it otherwise,
+//     reporting values that are not booleans. When it is absent
 //     the site-admin role grants by its presence among the team values and
 //     revokes by its absence (an absent team attribute included, but not
 //     under Azure AD's group overage). With both turned off, access is
@@ -216,7 +219,7 @@ func (p *planner) serviceAccount() {
 	vals, ok := p.in.Attributes[attr]
 	to, reason := ok && len(vals) > 0, ReasonServiceAccountAttribute
 	for _, v := range vals {
-		to = to && strings.EqualFold(strings.TrimSpace(v), "true")
+		to = to && strings.EqualFold(trimXMLSpace(v), "true")
 	}
 	if !ok {
 		reason = ReasonServiceAccountAbsent
