@@ -67,8 +67,9 @@ type Config struct {
 	ServiceAccountAttribute string `json:"serviceAccountAttribute,omitempty"`
 
 	// NoCommaSplit turns off splitting team-attribute values at commas.
-	// Default false: "a, b" is the two values "a" and "b", each trimmed.
-	// With splitting off every value is used exactly as sent.
+	// Default false: "a, b" is the two values "a" and "b", each trimmed of
+	// spaces, tabs, CRs and LFs (but not of other Unicode spaces). With
+	// splitting off every value is used exactly as sent.
 	NoCommaSplit bool `json:"noCommaSplit,omitempty"`
 
 	// AllowLastOwnerRemoval lets sync remove the last member of an

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -205,49 +206,13 @@ func (d *Diff) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// sort puts the lists of d that the planner does not build in order (see
-// teamList) in their documented order.
+// sort puts the lists of d that the planner does not build sorted (see
+// matchTeams) in their documented order.
 func (d *Diff) sort() {
-	sortFunc(d.Ignored, compareIgnored)
-	sortFunc(d.Warnings, func(a, b Warning) int {
-		if c := strings.Compare(string(a.Code), string(b.Code)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Detail, b.Detail)
+	slices.SortFunc(d.Ignored, func(a, b IgnoredValue) int {
+		return cmp.Or(strings.Compare(a.Attribute, b.Attribute), strings.Compare(a.Value, b.Value), strings.Compare(string(a.Reason), string(b.Reason)))
 	})
-}
-
-func sortFunc[T any](s []T, cmp func(a, b T) int) {
-	if !slices.IsSortedFunc(s, cmp) {
-		slices.SortFunc(s, cmp)
-	}
-}
-
-func compareIgnored(a, b IgnoredValue) int {
-	if c := strings.Compare(a.Attribute, b.Attribute); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Value, b.Value); c != 0 {
-		return c
-	}
-	return strings.Compare(string(a.Reason), string(b.Reason))
-}
-
-// mergeIgnored merges two sorted lists into one.
-func mergeIgnored(a, b []IgnoredValue) []IgnoredValue {
-	if len(a) == 0 {
-		return b
-	}
-	if len(b) == 0 {
-		return a
-	}
-	out := make([]IgnoredValue, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if compareIgnored(a[0], b[0]) <= 0 {
-			out, a = append(out, a[0]), a[1:]
-		} else {
-			out, b = append(out, b[0]), b[1:]
-		}
-	}
-	return append(append(out, a...), b...)
+	slices.SortFunc(d.Warnings, func(a, b Warning) int {
+		return cmp.Or(strings.Compare(string(a.Code), string(b.Code)), strings.Compare(a.Detail, b.Detail))
+	})
 }

@@ -19,7 +19,7 @@ import (
 func TestPlanAgainstOracle(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(2, 3))
-	words := []string{"dev", "ops", "owners", "site-admins", "a", "b", "g1", "g2", "", "dev ", "Dev"}
+	words := []string{"dev", "ops", "owners", "site-admins", "a", "b", "g1", "g2", "", "dev ", "Dev", "dev\u00a0", "\u3000ops"}
 	pick := func() string { return words[rng.IntN(len(words))] }
 	for round := range 2000 {
 		var teams []mapping.Team
@@ -65,7 +65,7 @@ func oracle(cfg mapping.Config, in mapping.Input) (add, remove, blocked, ignored
 	var values []string
 	for _, raw := range in.Attributes["MemberOf"] {
 		for _, part := range strings.Split(raw, ",") {
-			if v := strings.TrimSpace(part); v != "" && v != "site-admins" && !slices.Contains(values, v) {
+			if v := strings.Trim(part, " \t\r\n"); v != "" && v != "site-admins" && !slices.Contains(values, v) {
 				values = append(values, v)
 			}
 		}

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,13 +37,16 @@ type Input struct {
 //
 // The rules, for the default attribute names:
 //
+//   - Every value is trimmed of XML whitespace (space, tab, CR and LF) at
+//     both ends, and of nothing else: "bob" followed by U+00A0 is not
+//     "bob". Team values are not trimmed when comma splitting is off.
 //   - Username, when present and valid and free, becomes the username;
 //     otherwise the current username (for a new user, one derived from the
 //     NameID's local part, with a number appended while taken) is kept and
 //     the value is reported as Ignored.
 //   - SiteAdmin, when present, grants site admin access if its values are
-//     all "true" or "1" (case-insensitive, trimmed) and revokes it
-//     otherwise, reporting values that are not booleans. When it is absent
+//     all "true" or "1" (case-insensitive) and revokes it otherwise,
+//     reporting values that are not booleans. When it is absent
 //     the site-admin role grants by its presence among the team values and
 //     revokes by its absence (an absent team attribute included, but not
 //     under Azure AD's group overage). With both turned off, access is
@@ -67,11 +71,11 @@ func (c Config) Plan(in Input) (Diff, error) {
 	if err := c.Validate(); err != nil {
 		return Diff{}, err
 	}
-	member, use, err := userTeams(in)
+	member, err := userTeams(in)
 	if err != nil {
 		return Diff{}, err
 	}
-	p := planner{cfg: c, in: in, member: member, useTeam: use}
+	p := planner{cfg: c, in: in, member: member}
 	if in.User == nil {
 		p.d.NewUser = true
 	} else {
@@ -87,50 +91,35 @@ func (c Config) Plan(in Input) (Diff, error) {
 		return Diff{}, err
 	}
 	p.d.sort()
-	p.d.Ignored = mergeIgnored(p.d.Ignored, p.teamIgnored)
 	return p.d, nil
 }
 
 // planner holds one Plan call's state.
 type planner struct {
-	cfg         Config
-	in          Input
-	member      *stringIndex   // the user's team IDs
-	useTeam     []bool         // per User.Teams: false for a repeated record
-	teamIgnored []IgnoredValue // team values that matched nothing, sorted
-	d           Diff
+	cfg    Config
+	in     Input
+	member map[string]*Team // the user's teams by ID: the first record of each
+	d      Diff
 }
 
-// userTeams indexes the user's teams by ID and returns, for each of
-// User.Teams, whether to use it: false for the second record of a team
-// listed twice, which must be the same record.
-func userTeams(in Input) (*stringIndex, []bool, error) {
+// userTeams indexes the user's teams by ID. A team listed twice must be
+// listed with the same fields; the first record counts.
+func userTeams(in Input) (map[string]*Team, error) {
 	if in.User == nil {
-		return newStringIndex(nil), nil, nil
+		return nil, nil
 	}
-	ids := make([]string, len(in.User.Teams))
+	member := make(map[string]*Team, len(in.User.Teams))
 	for i := range in.User.Teams {
-		ids[i] = in.User.Teams[i].ID
-	}
-	index, nums := numberStrings(ids)
-	use := make([]bool, len(ids))
-	first := make([]int32, len(index.keys))
-	seen := 0
-	for i, n := range nums {
 		t := &in.User.Teams[i]
-		switch {
-		case n < 0:
-			return nil, nil, sameTeam(nil, t, "User.Teams")
-		case int(n) == seen:
-			first[n], use[i] = int32(i), true
-			seen++
-		default:
-			if err := sameTeam(&in.User.Teams[first[n]], t, "User.Teams"); err != nil {
-				return nil, nil, err
-			}
+		prev := member[t.ID]
+		if err := sameTeam(prev, t, "User.Teams"); err != nil {
+			return nil, err
+		}
+		if prev == nil {
+			member[t.ID] = t
 		}
 	}
-	return index, use, nil
+	return member, nil
 }
 
 // sameTeam checks a team record t against an earlier record of the same
@@ -230,7 +219,7 @@ func (p *planner) serviceAccount() {
 	vals, ok := p.in.Attributes[attr]
 	to, reason := ok && len(vals) > 0, ReasonServiceAccountAttribute
 	for _, v := range vals {
-		to = to && strings.EqualFold(strings.TrimSpace(v), "true")
+		to = to && strings.EqualFold(trimXMLSpace(v), "true")
 	}
 	if !ok {
 		reason = ReasonServiceAccountAbsent
@@ -291,245 +280,102 @@ func (p *planner) memberships(tv teamValues) error {
 }
 
 // matchTeams adds the user to every managed team a value matches, removes
-// them from the others, and reports values that matched nothing.
-//
-// Its cost is linear in the values and teams, and stays so in time at
-// 100,000 of them (see BenchmarkPlan), where the input no longer fits in
-// the CPU caches and its strings lie scattered over the heap: it reads
-// each team once, in batches (see batch and touchStrings), and copies
-// what the Diff lists while the team is at hand; lookups go through
-// stringIndex in batches; and the lists are sorted by radix (see
-// sortStrings). Nothing in it compares every value with every team.
+// them from the others, and reports values that matched nothing. It looks
+// each team's name and SSO Team ID up in a map of the values and sorts
+// each list it reports: O(n log n) in the values and teams, with a few
+// allocations (see BenchmarkPlan).
 func (p *planner) matchTeams(attr string, tv teamValues) error {
-	m := matcher{index: tv.index, state: make([]uint8, len(tv.values))}
-	var codes [batch]matchCode
-	var leave, block, join teamList
+	m := newMatcher(tv.values)
+	var leave, block []hit
+	var mine []Team
 	if p.in.User != nil {
-		teams := p.in.User.Teams
-		leave.teams, block.teams = teams, teams
-		for lo := 0; lo < len(teams); lo += batch {
-			hi := min(lo+batch, len(teams))
-			m.matchAll(teams[lo:hi], codes[:])
-			for i := lo; i < hi; i++ {
-				t := &teams[i]
-				switch {
-				case !p.useTeam[i]:
-					// listed twice
-				case codes[i-lo] != noMatch || tv.overage || t.Owners && t.SSOTeamID == "":
-					// still asserted, removals stopped, or an unmanaged owners team
-				case t.Owners && t.Members <= 1 && !p.cfg.AllowLastOwnerRemoval:
-					block.add(i, len(teams)-i)
-				default:
-					leave.add(i, len(teams)-i)
-				}
+		mine = p.in.User.Teams
+		leave = make([]hit, 0, len(mine))
+		for i := range mine {
+			t := &mine[i]
+			switch {
+			case p.member[t.ID] != t:
+				// listed twice
+			case m.match(t) != "" || tv.overage || t.Owners && t.SSOTeamID == "":
+				// still asserted, removals stopped, or an unmanaged owners team
+			case t.Owners && t.Members <= 1 && !p.cfg.AllowLastOwnerRemoval:
+				block = append(block, hit{at: i})
+			default:
+				leave = append(leave, hit{at: i})
 			}
 		}
 	}
-	join.teams = p.in.Teams
-	var ids [batch]string
-	var at [batch]int32
-	var found [batch]int32
-	for lo := 0; lo < len(p.in.Teams); lo += batch {
-		hi := min(lo+batch, len(p.in.Teams))
-		teams := p.in.Teams[lo:hi]
-		for i := range teams {
-			if teams[i].ID == "" {
-				return sameTeam(nil, &teams[i], "Teams")
-			}
+	join := make([]hit, 0, len(p.in.Teams))
+	for i := range p.in.Teams {
+		t := &p.in.Teams[i]
+		if t.ID == "" {
+			return sameTeam(nil, t, "Teams")
 		}
-		m.matchAll(teams, codes[:])
-		n := 0
-		for i := range teams {
-			if codes[i] != noMatch {
-				ids[n], at[n] = teams[i].ID, int32(i)
-				n++
-			}
-		}
-		p.member.findAll(ids[:n], found[:n])
-		for j := range n {
-			if found[j] < 0 {
-				i := int(at[j])
-				join.addMatch(lo+i, codes[i], len(p.in.Teams)-lo-i)
-			}
+		if by := m.match(t); by != "" && p.member[t.ID] == nil {
+			join = append(join, hit{at: i, by: by})
 		}
 	}
-	// One scratch buffer, sized for the largest list, serves every sort.
-	unmatched := m.unmatched()
-	var scratch sortScratch
-	scratch.reserve(max(len(leave.idx), len(block.idx), len(join.idx), unmatched))
-	p.d.Remove = leave.removals(ReasonNotAsserted, &scratch)
-	p.d.Blocked = block.removals(ReasonLastOwner, &scratch)
-	p.d.Add = join.additions(&scratch)
-	p.teamIgnored = m.ignored(attr, tv.values, unmatched, &scratch)
+	p.d.Remove = removals(mine, leave, ReasonNotAsserted)
+	p.d.Blocked = removals(mine, block, ReasonLastOwner)
+	p.d.Add = additions(p.in.Teams, join)
+	p.d.Ignored = m.ignored(p.d.Ignored, attr)
 	return nil
 }
 
-// matchCode is a Match in one byte.
-type matchCode uint8
-
-const (
-	noMatch matchCode = iota
-	byName
-	bySSOTeamID
-	byOwnersRoleID
-)
-
-// Match returns the Match the code stands for.
-func (c matchCode) Match() Match {
-	return [...]Match{"", MatchName, MatchSSOTeamID, MatchOwnersRoleID}[c]
+// hit is a team of a list of the Diff: its position in the slice of teams
+// it came from, and for an addition how a value matched it.
+type hit struct {
+	at int
+	by Match
 }
 
-// teamList collects the teams of one list of the Diff as positions in
-// one slice of teams. Before sorting, it copies their sort keys
-// (organization, name and ID, and for additions the matched value) back
-// to back into one string of exactly their size, reading the teams in the
-// order they came, so that sorting reads compact memory rather than team
-// records and strings scattered over the heap; the Diff's strings are
-// substrings of this copy.
-type teamList struct {
-	teams []Team
-	idx   []int32     // the positions in teams, in the order added
-	by    []matchCode // for additions: how idx[j] matched
+// sortTeams sorts hits by organization, name and ID, the first listed
+// first among equals, and drops repeats of a team (a directory may list a
+// team twice): the same organization, name and ID, or, when any of those
+// holds a NUL byte, the same ID (as the NUL-separated sort keys of earlier
+// versions did; kept so that no Diff changes).
+func sortTeams(teams []Team, hits []hit) []hit {
+	slices.SortFunc(hits, func(a, b hit) int {
+		x, y := &teams[a.at], &teams[b.at]
+		return cmp.Or(strings.Compare(x.Org, y.Org), strings.Compare(x.Name, y.Name), strings.Compare(x.ID, y.ID), cmp.Compare(a.at, b.at))
+	})
+	nul := slices.ContainsFunc(hits, func(h hit) bool {
+		t := &teams[h.at]
+		return strings.Contains(t.Org, "\x00") || strings.Contains(t.Name, "\x00") || strings.Contains(t.ID, "\x00")
+	})
+	return slices.CompactFunc(hits, func(a, b hit) bool {
+		x, y := &teams[a.at], &teams[b.at]
+		return x.ID == y.ID && (nul || x.Org == y.Org && x.Name == y.Name)
+	})
 }
 
-// add appends teams[i]; at most left teams, it included, are still to come.
-func (l *teamList) add(i, left int) {
-	if l.idx == nil {
-		l.idx = make([]int32, 0, min(left, 1024))
-	} else if len(l.idx) == cap(l.idx) {
-		l.idx = slices.Grow(l.idx, cap(l.idx)) // double: append would grow by a quarter
-	}
-	l.idx = append(l.idx, int32(i))
-}
-
-// addMatch appends teams[i], which matched a value as by says.
-func (l *teamList) addMatch(i int, by matchCode, left int) {
-	l.add(i, left)
-	if l.by == nil {
-		l.by = make([]matchCode, 0, cap(l.idx))
-	} else if len(l.by) == cap(l.by) {
-		l.by = slices.Grow(l.by, cap(l.idx)-len(l.by))
-	}
-	l.by = append(l.by, by)
-}
-
-// teamKeys is the keySource of a teamList: the copy of its keys.
-type teamKeys struct {
-	keys   string
-	cuts   []uint32 // field f of team j is keys[cuts[stride*j+f]:cuts[stride*j+f+1]]
-	stride int      // fields per team: 3, or 4 with the matched value
-}
-
-func (k teamKeys) key(i uint32, f int) string {
-	c := k.cuts[k.stride*int(i)+f:]
-	return k.keys[c[0]:c[1]]
-}
-
-// value returns the matched value of team j, which matched as by says.
-func (l *teamList) value(t *Team, j int) string {
-	if l.by[j] == byName {
-		return t.Name
-	}
-	return t.SSOTeamID
-}
-
-// copyKeys copies the keys of the teams, and their matched values when
-// the list has them, and reports whether an organization, name or ID
-// holds a NUL byte.
-func (l *teamList) copyKeys() (k teamKeys, nul bool) {
-	k.stride = 3
-	if l.by != nil {
-		k.stride = 4
-	}
-	size := 0
-	for j, i := range l.idx {
-		t := &l.teams[i]
-		size += len(t.Org) + len(t.Name) + len(t.ID)
-		if k.stride == 4 {
-			size += len(l.value(t, j))
-		}
-	}
-	var b strings.Builder
-	b.Grow(size)
-	k.cuts = make([]uint32, 1, 1+k.stride*len(l.idx))
-	for j, i := range l.idx {
-		t := &l.teams[i]
-		start := b.Len()
-		b.WriteString(t.Org)
-		k.cuts = append(k.cuts, uint32(b.Len()))
-		b.WriteString(t.Name)
-		k.cuts = append(k.cuts, uint32(b.Len()))
-		b.WriteString(t.ID)
-		k.cuts = append(k.cuts, uint32(b.Len()))
-		if !nul && strings.IndexByte(b.String()[start:], 0) >= 0 {
-			nul = true
-		}
-		if k.stride == 4 {
-			b.WriteString(l.value(t, j))
-			k.cuts = append(k.cuts, uint32(b.Len()))
-		}
-	}
-	k.keys = b.String()
-	return k, nul
-}
-
-// sort returns the teams sorted by organization, name and ID (as sort
-// records whose i is the position in idx), and for each whether it
-// repeats the team before it in that order: the same organization, name
-// and ID, or, when some key holds a NUL byte, the same ID (as the
-// comparison sort this replaces did). Both live in scratch.
-func (l *teamList) sort(scratch *sortScratch) (k teamKeys, order []sortRec, repeat []bool) {
-	k, nul := l.copyKeys()
-	if len(k.keys) > 1<<32-1 {
-		panic("mapping: team keys exceed 4 GiB")
-	}
-	order, repeat = sortStrings(k, len(l.idx), 3, scratch)
-	if nul {
-		for j := range order {
-			repeat[order[j].i] = j > 0 && k.key(order[j].i, 2) == k.key(order[j-1].i, 2)
-		}
-	}
-	return k, order, repeat
-}
-
-// distinct counts the items that repeat marks false.
-func distinct(repeat []bool) int {
-	n := 0
-	for _, r := range repeat {
-		if !r {
-			n++
-		}
-	}
-	return n
-}
-
-// additions returns the teams as sorted, de-duplicated TeamAdds.
-func (l *teamList) additions(scratch *sortScratch) []TeamAdd {
-	if len(l.idx) == 0 {
+// additions returns the teams of hits as sorted TeamAdds.
+func additions(teams []Team, hits []hit) []TeamAdd {
+	if len(hits) == 0 {
 		return nil
 	}
-	k, order, repeat := l.sort(scratch)
-	out := make([]TeamAdd, 0, distinct(repeat))
-	for _, r := range order {
-		if j := r.i; !repeat[j] {
-			out = append(out, TeamAdd{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), MatchedBy: l.by[j].Match(), Value: k.key(j, 3)})
+	hits = sortTeams(teams, hits)
+	out := make([]TeamAdd, len(hits))
+	for i, h := range hits {
+		t := &teams[h.at]
+		out[i] = TeamAdd{Team: t.ID, Org: t.Org, Name: t.Name, MatchedBy: h.by, Value: t.SSOTeamID}
+		if h.by == MatchName {
+			out[i].Value = t.Name
 		}
 	}
 	return out
 }
 
-// removals returns the teams as sorted, de-duplicated TeamRemovals with
-// reason r.
-func (l *teamList) removals(r Reason, scratch *sortScratch) []TeamRemoval {
-	if len(l.idx) == 0 {
+// removals returns the teams of hits as sorted TeamRemovals with reason r.
+func removals(teams []Team, hits []hit, r Reason) []TeamRemoval {
+	if len(hits) == 0 {
 		return nil
 	}
-	k, order, repeat := l.sort(scratch)
-	out := make([]TeamRemoval, 0, distinct(repeat))
-	for _, o := range order {
-		if j := o.i; !repeat[j] {
-			out = append(out, TeamRemoval{Team: k.key(j, 2), Org: k.key(j, 0), Name: k.key(j, 1), Reason: r})
-		}
+	hits = sortTeams(teams, hits)
+	out := make([]TeamRemoval, len(hits))
+	for i, h := range hits {
+		t := &teams[h.at]
+		out[i] = TeamRemoval{Team: t.ID, Org: t.Org, Name: t.Name, Reason: r}
 	}
 	return out
 }
@@ -542,106 +388,66 @@ const (
 
 // matcher matches teams against the asserted values.
 type matcher struct {
-	index   *stringIndex // numbers the values
-	state   []uint8      // per value: matched, namesOwners
-	touched byte         // see touchStrings
+	values []string       // sorted and distinct, never ""
+	index  map[string]int // the position of each value
+	state  []uint8        // per value: matched, namesOwners
 }
 
-// matchAll sets codes[i] to how teams[i] matches a value, if it does, and
-// records it. teams holds at most batch teams; it reads all of their
-// strings at once (see touchStrings) and looks their names and SSO Team
-// IDs up together (see stringIndex.findAll).
-func (m *matcher) matchAll(teams []Team, codes []matchCode) {
-	var names, ssos, other [batch]string
-	var nameAt, ssoAt [batch]int32
-	for i := range teams {
-		names[i], ssos[i] = teams[i].Name, teams[i].SSOTeamID
+// newMatcher returns a matcher of values, which are sorted and distinct.
+func newMatcher(values []string) matcher {
+	m := matcher{values: values, index: make(map[string]int, len(values)), state: make([]uint8, len(values))}
+	for i, v := range values {
+		m.index[v] = i
 	}
-	n := len(teams)
-	touch := touchStrings(names[:n]) + touchStrings(ssos[:n])
-	for i := range teams {
-		other[i] = teams[i].ID
-	}
-	touch += touchStrings(other[:n])
-	for i := range teams {
-		other[i] = teams[i].Org
-	}
-	m.touched += touch + touchStrings(other[:n])
-	m.index.findAll(names[:n], nameAt[:])
-	m.index.findAll(ssos[:n], ssoAt[:])
-	for i := range teams {
-		codes[i] = m.match(&teams[i], int(nameAt[i]), int(ssoAt[i]))
-	}
+	return m
 }
 
-// match returns how t matches a value, given the numbers of the values
-// that equal its name and SSO Team ID (-1 for none), and records it.
-func (m *matcher) match(t *Team, nameAt, ssoAt int) matchCode {
-	nameHit, ssoHit := nameAt >= 0, ssoAt >= 0 && t.SSOTeamID != ""
+// match returns how t matches a value, or "", and records it. An empty
+// name or SSO Team ID matches nothing, as no value is empty.
+func (m *matcher) match(t *Team) Match {
+	nameAt, byName := m.index[t.Name]
+	ssoAt, bySSO := m.index[t.SSOTeamID]
 	switch {
 	case t.Owners:
-		if nameHit && (!ssoHit || nameAt != ssoAt) {
+		if byName && t.Name != t.SSOTeamID {
 			m.state[nameAt] |= namesOwners
 		}
-		if ssoHit {
+		if bySSO {
 			m.state[ssoAt] |= matched
-			return byOwnersRoleID
+			return MatchOwnersRoleID
 		}
-	case nameHit:
+	case byName:
 		m.state[nameAt] |= matched
-		if ssoHit {
+		if bySSO {
 			m.state[ssoAt] |= matched
 		}
-		return byName
-	case ssoHit:
+		return MatchName
+	case bySSO:
 		m.state[ssoAt] |= matched
-		return bySSOTeamID
+		return MatchSSOTeamID
 	}
-	return noMatch
+	return ""
 }
 
-// valueKeys is the keySource of the values.
-type valueKeys []string
-
-func (k valueKeys) key(i uint32, _ int) string { return k[i] }
-
-// unmatched counts the values that ignored lists.
-func (m *matcher) unmatched() int {
+// ignored appends to out the values that matched no team, and those that
+// name an owners team it cannot manage even when they also matched another
+// team: the admin should know the owners team was left alone. So every
+// value is listed but one that only matched.
+func (m *matcher) ignored(out []IgnoredValue, attr string) []IgnoredValue {
 	n := 0
 	for _, st := range m.state {
-		if st&matched == 0 || st&namesOwners != 0 {
+		if st != matched {
 			n++
 		}
 	}
-	return n
-}
-
-// ignored lists, sorted by value, the values that matched no team; there
-// are n of them (see unmatched).
-func (m *matcher) ignored(attr string, values []string, n int, scratch *sortScratch) []IgnoredValue {
-	if n == 0 {
-		return []IgnoredValue{}
-	}
-	recs := scratch.recs(n)
-	j := 0
-	for i := range values {
-		// A value naming an owners team that sync cannot manage is
-		// reported even when it also matched another team: the admin
-		// should know the owners team was left alone.
-		if m.state[i]&matched == 0 || m.state[i]&namesOwners != 0 {
-			recs[j].i = uint32(i)
-			j++
+	out = slices.Grow(out, n)
+	for i, v := range m.values {
+		switch st := m.state[i]; {
+		case st&namesOwners != 0:
+			out = append(out, IgnoredValue{Attribute: attr, Value: v, Reason: ReasonOwnersUnmanaged})
+		case st&matched == 0:
+			out = append(out, IgnoredValue{Attribute: attr, Value: v, Reason: ReasonUnknownTeam})
 		}
-	}
-	sortRecs(valueKeys(values), recs, 1, scratch, nil) // values are distinct
-	out := make([]IgnoredValue, n)
-	for j, r := range recs {
-		v := r.i
-		reason := ReasonUnknownTeam
-		if m.state[v]&namesOwners != 0 {
-			reason = ReasonOwnersUnmanaged
-		}
-		out[j] = IgnoredValue{Attribute: attr, Value: values[v], Reason: reason}
 	}
 	return out
 }

@@ -27,8 +27,9 @@ func isAlnum(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
 }
 
-// assertedUsername returns the Username attribute's value, trimmed, and
-// whether the attribute is present. Of several values the first counts.
+// assertedUsername returns the Username attribute's value, trimmed (see
+// trimXMLSpace), and whether the attribute is present. Of several values
+// the first counts.
 func (c Config) assertedUsername(attrs Attributes) (string, bool) {
 	attr := c.usernameAttribute()
 	if attr == "" {
@@ -41,7 +42,7 @@ func (c Config) assertedUsername(attrs Attributes) (string, bool) {
 	if len(vals) == 0 {
 		return "", true
 	}
-	return strings.TrimSpace(vals[0]), true
+	return trimXMLSpace(vals[0]), true
 }
 
 // usernameBase derives a new user's username from the local part of the
