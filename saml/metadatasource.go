@@ -467,12 +467,16 @@ func (s *MetadataSource) accept(ctx context.Context, data []byte, origin string,
 		want = current.idp.EntityID
 	}
 	md, err := parseMetadata(data, want, s.signers, s.cfg.AllowSHA1)
-	if err != nil {
+	var other *otherEntityError
+	switch {
+	case errors.As(err, &other):
+		return entityChanged(origin, other.got, other.want)
+	case err != nil:
 		return fmt.Errorf("saml: metadata from %s: %w", origin, err)
 	}
 	idp := md.idp
 	if current != nil && idp.EntityID != current.idp.EntityID {
-		return fmt.Errorf("%w: the metadata from %s names %q, the IdP in use is %q; make a new service provider configuration for another IdP", ErrEntityIDChanged, origin, idp.EntityID, current.idp.EntityID)
+		return entityChanged(origin, idp.EntityID, current.idp.EntityID)
 	}
 	if origin == OriginURL && !idp.ValidUntil.IsZero() && !now.Before(idp.ValidUntil) {
 		return wrapError(CodeExpired, nil, "the metadata from %s expired at %s (validUntil); the IdP serves stale metadata", origin, stamp(idp.ValidUntil))
@@ -500,6 +504,10 @@ func (s *MetadataSource) accept(ctx context.Context, data []byte, origin string,
 		}
 	}
 	return nil
+}
+
+func entityChanged(origin, got, want string) error {
+	return fmt.Errorf("%w: the metadata from %s names %q, the IdP in use is %q; another IdP needs a new service provider configuration", ErrEntityIDChanged, origin, got, want)
 }
 
 // logChange logs which signing certificates a new metadata added and

@@ -72,8 +72,10 @@ func validateIdP(idp IdentityProvider, name string) []error {
 
 // ErrEntityIDChanged is returned (wrapped) when new IdP configuration, set
 // with SetIdentityProvider or fetched by a MetadataSource, names another
-// entity ID than the one in use. A different IdP is a new service provider
-// configuration for the admin to make, never a side effect of a refresh.
+// entity ID than the one in use, and when metadata describes another
+// entity than the one asked for. A different IdP is a new service
+// provider configuration for the admin to make, never a side effect of a
+// refresh.
 var ErrEntityIDChanged = errors.New("saml: the IdP entity ID changed")
 
 // trusted returns the trust in use. Load it once per operation.
