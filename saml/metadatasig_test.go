@@ -12,11 +12,12 @@ import (
 // FuzzParseSignedIdPMetadata mutates signed metadata: no input may panic,
 // and accepted metadata must say exactly what was signed.
 func FuzzParseSignedIdPMetadata(f *testing.F) {
-	idp, err := sharedIdP()
+	// ECDSA keys: RSA key generation is slow in every fuzzing worker.
+	idp, err := newECDSAIdP("P256")
 	if err != nil {
 		f.Fatal(err)
 	}
-	signer, err := newTestIdP(samltest.WithEntityID("https://federation.example.com/signer"))
+	signer, err := newECDSAIdP("P256")
 	if err != nil {
 		f.Fatal(err)
 	}
