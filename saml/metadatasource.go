@@ -253,6 +253,19 @@ func (cfg *MetadataSourceConfig) checkRedirect(req *http.Request, via []*http.Re
 	return checkMetadataURL(req.URL.String(), cfg.AllowHTTP)
 }
 
+// CheckMetadataURL reports whether s can be a MetadataSourceConfig.URL: an
+// https URL with a host and no credentials, or, with allowHTTP, an http
+// URL on a loopback address. Its error quotes s and says what is wrong.
+func CheckMetadataURL(s string, allowHTTP bool) error { return checkMetadataURL(s, allowHTTP) }
+
+// IsLoopbackURL reports whether s is a URL whose host is a loopback
+// address or "localhost": the only place MetadataSourceConfig.AllowHTTP
+// lets plain http reach.
+func IsLoopbackURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && isLoopback(u.Hostname())
+}
+
 // checkMetadataURL accepts an https URL, and an http URL on a loopback
 // address when allowHTTP is set.
 func checkMetadataURL(s string, allowHTTP bool) error {
