@@ -17,6 +17,15 @@
 // in the plan file, with the mapping settings of the -mapping file. All
 // inputs share one replay cache, so a response given twice is a replay.
 //
+// With -idp-metadata-url the IdP's trust is fetched from its metadata URL
+// and verified (with -idp-metadata-signing-cert, against a pinned
+// metadata-signing certificate) as a saml.MetadataSource does. Alone,
+// without -sp-entity-id, -acs-url or FILE, it prints one JSON line of what
+// the service provider would trust:
+//
+//	{"metadataURL":U,"valid":true,"idp":{"entityID":..,"ssoServices":[..],"sloServices":[..],"certificates":[{"subject":..,"serial":..,"notBefore":..,"notAfter":..,"sha256":..}],"validUntil":..,"cacheDuration":..},"signed":B,"signedBy":{..},"warnings":[..]}
+//	{"metadataURL":U,"valid":false,"signed":false,"error":{"code":C,"message":M}}
+//
 // The exit status is 0 when every input is valid, 1 when any is invalid and
 // 2 on a usage or I/O error.
 package main
@@ -59,6 +68,7 @@ type options struct {
 	now                                          string
 	skew                                         time.Duration
 	planFile, mappingFile                        string
+	murl                                         metadataURLOptions // metadataurl.go
 }
 
 // list is a repeatable string flag.
@@ -94,11 +104,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.allowLegacyEncryption, "allow-legacy-encryption", false, "accept rsa-1_5 key transport and tripledes-cbc")
 	fs.StringVar(&o.planFile, "plan", "", `directory snapshot JSON `+"`FILE`"+`: add the team sync Diff ("plan")`)
 	fs.StringVar(&o.mappingFile, "mapping", "", "mapping settings JSON `FILE` for -plan (default: the defaults)")
+	o.murl.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: samlcheck [flags] [FILE ...]\n\nVerifies each SAMLResponse (base64 or XML; standard input without FILE) and prints one JSON line per input.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if o.metadataOnly(fs.Args()) {
+		return runMetadata(ctx, o, stdout, stderr)
+	}
+	if err := o.fetchIdP(ctx); err != nil {
+		fmt.Fprintln(stderr, "samlcheck:", err)
 		return exitUsage
 	}
 	c, err := newChecker(o)
@@ -223,7 +241,9 @@ func newChecker(o options) (*checker, error) {
 // loadIdP builds the trusted IdP from -idp-metadata and/or -idp-cert.
 func loadIdP(o options) (*saml.IdentityProvider, error) {
 	idp := &saml.IdentityProvider{EntityID: o.idpEntityID}
-	if o.idpMetadata != "" {
+	if o.murl.idp != nil {
+		idp = o.murl.idp
+	} else if o.idpMetadata != "" {
 		data, err := os.ReadFile(o.idpMetadata)
 		if err != nil {
 			return nil, err
