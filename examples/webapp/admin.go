@@ -31,6 +31,7 @@ func (a *app) adminSAML(w http.ResponseWriter, r *http.Request) {
 		}
 		s = samlsp.Settings{
 			Enabled: f("enabled") != "", Debug: f("debug") != "",
+			IdPMetadataURL: strings.TrimSpace(f("idp-metadata-url")), IdPMetadataSigningCertificate: f("idp-metadata-signing-certificate"),
 			IdPMetadata: strings.TrimSpace(f("idp-metadata")), IdPEntityID: strings.TrimSpace(f("idp-entity-id")),
 			SSOURL: strings.TrimSpace(f("sso-url")), SLOURL: strings.TrimSpace(f("slo-url")),
 			IdPCertificate: f("idp-certificate"), IdPOldCertificate: f("idp-old-certificate"),
@@ -50,6 +51,7 @@ func (a *app) adminSAML(w http.ResponseWriter, r *http.Request) {
 	}
 	data["S"] = s
 	data["KeySet"] = !s.SPPrivateKey.IsZero()
+	data["Status"] = a.samlStatus(r.Context())
 	a.render(w, http.StatusOK, "admin-saml", data)
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -64,6 +65,11 @@ type app struct {
 	smtpSet  smtpx.Settings
 	twilio   twilio.Settings
 	sessions map[string]*session
+
+	// With an IdP metadata URL (metadata.go), also under mu.
+	source     *saml.MetadataSource
+	stopSource context.CancelFunc
+	alerter    *saml.Alerter // the SAML page's expiry alerts, logged
 }
 
 // session is one logged-in browser.
@@ -88,6 +94,9 @@ func newApp(cfg appConfig) (*app, error) {
 		return nil, fmt.Errorf("BaseURL %q is not an absolute URL", cfg.BaseURL)
 	}
 	a := &app{base: base, host: u.Host, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
+	if a.alerter, err = saml.NewAlerter(saml.AlerterConfig{Logger: slog.Default()}); err != nil {
+		return nil, err
+	}
 	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).Parse(pagesHTML); err != nil {
 		return nil, err
 	}
@@ -143,8 +152,9 @@ func newApp(cfg appConfig) (*app, error) {
 	return a, nil
 }
 
-// Close stops the SMTP and Twilio fakes.
+// Close stops the SMTP and Twilio fakes and the metadata refreshes.
 func (a *app) Close() {
+	a.runSource(nil)
 	a.smtpServer.Close()
 	a.twilioServer.Close()
 }
@@ -208,6 +218,7 @@ func (a *app) routes() {
 	a.mux.HandleFunc("/idp/slo", a.idpSLO)
 	a.mux.HandleFunc("POST /idp/logout", a.idpLogout)
 	a.mux.HandleFunc("/admin/saml", a.adminSAML)
+	a.mux.HandleFunc("POST /admin/saml/refresh", a.refreshMetadata)
 	a.mux.HandleFunc("/admin/smtp", a.adminSMTP)
 	a.mux.HandleFunc("/admin/twilio", a.adminTwilio)
 }
@@ -220,13 +231,20 @@ func (a *app) applySAML(s samlsp.Settings) error {
 	}
 	var sp *saml.ServiceProvider
 	var h *samlsp.Handler
+	var src *saml.MetadataSource
 	if s.Enabled {
 		var err error
+		if s.IdPMetadataURL != "" {
+			if src, err = a.metadataSource(context.Background(), &s); err != nil {
+				return err
+			}
+		}
 		sp, err = s.ServiceProvider(saml.Config{
-			EntityID:    a.base + "/saml/metadata",
-			ACSURL:      a.base + "/saml/acs",
-			SLOURL:      a.base + "/saml/slo",
-			ReplayCache: a.replay, // shared across settings changes: a replay stays a replay
+			EntityID:       a.base + "/saml/metadata",
+			ACSURL:         a.base + "/saml/acs",
+			SLOURL:         a.base + "/saml/slo",
+			ReplayCache:    a.replay, // shared across settings changes: a replay stays a replay
+			MetadataSource: src,
 		})
 		if err != nil {
 			return err
@@ -246,9 +264,10 @@ func (a *app) applySAML(s samlsp.Settings) error {
 			return err
 		}
 	}
+	a.runSource(src)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.samlSet, a.sp = s, sp
+	a.samlSet, a.sp, a.source = s, sp, src
 	a.handler = nil
 	if h != nil {
 		a.handler = h

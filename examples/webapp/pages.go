@@ -71,11 +71,25 @@ fieldset{margin:1em 0} table{border-collapse:collapse} td,th{padding:.2em .6em;b
 
 {{define "admin-saml"}}{{template "head" .}}{{template "errors" .}}
 <p>This service provider: entity ID <code>{{.Base}}/saml/metadata</code>, ACS <code>{{.Base}}/saml/acs</code>, SLO <code>{{.Base}}/saml/slo</code>.</p>
+{{with .Status}}<section id="metadata-status"><h2>Trust in use</h2>
+{{with .Alerts}}<ul class="err">{{range .}}<li>{{.Summary}}. {{.Action}}</li>{{end}}</ul>{{end}}
+{{with .Source}}<p>IdP metadata from <code>{{.URL}}</code> ({{or .Origin "none loaded"}}{{if .SignedBy}}, signed by <code>{{.SignedBy.Subject.CommonName}}</code>{{else}}; <strong>no metadata signing certificate: TLS alone vouches for this metadata</strong>{{end}}).</p>
+<table><tr><th>Last refresh</th><td>{{if .LastAttempt.IsZero}}not yet{{else}}{{.LastAttempt.UTC.Format "2006-01-02 15:04:05 UTC"}}: {{with $.Status.LastError}}<span class="err" id="refresh-error">failed: {{.}} (the metadata in use is kept)</span>{{else}}<span class="ok" id="refresh-ok">succeeded</span>{{end}}{{end}}</td></tr>
+{{if not .FailingSince.IsZero}}<tr><th>Failing since</th><td>{{.FailingSince.UTC.Format "2006-01-02 15:04:05 UTC"}} ({{.Failures}} attempts)</td></tr>{{end}}
+<tr><th>Loaded</th><td>{{if .LoadedAt.IsZero}}never{{else}}{{.LoadedAt.UTC.Format "2006-01-02 15:04:05 UTC"}}{{end}}</td></tr>
+<tr><th>Next refresh</th><td>{{if .NextRefresh.IsZero}}now{{else}}{{.NextRefresh.UTC.Format "2006-01-02 15:04:05 UTC"}}{{end}}</td></tr></table>
+<form method="post" action="/admin/saml/refresh"><button id="refresh-now">Refresh now</button></form>{{end}}
+{{with .ValidUntil}}<p>The IdP metadata is valid until {{.Format "2006-01-02 15:04 UTC"}}.</p>{{end}}
+<table id="certificates"><tr><th>Certificate</th><th>Subject</th><th>Serial</th><th>Expires</th></tr>
+{{range .Certs}}<tr><td>{{.Use}}</td><td>{{.Subject}}</td><td>{{.Serial}}</td><td{{if .Expired}} class="err"{{end}}>{{.NotAfter.Format "2006-01-02"}}{{if .Expired}} (expired){{end}}</td></tr>{{end}}</table>
+</section>{{end}}
 <form method="post">{{with .S}}
 <label><input type="checkbox" name="enabled" {{if .Enabled}}checked{{end}}> Enable SAML single sign-on</label>
 <label><input type="checkbox" name="debug" {{if .Debug}}checked{{end}}> Enable SAML debugging (failed logins show every check)</label>
 <fieldset><legend>Identity provider</legend>
-<label>IdP metadata XML (or fill the fields below) <textarea name="idp-metadata">{{.IdPMetadata}}</textarea></label>
+<label>IdP metadata URL (https; keeps the IdP's certificates current, rollovers included) <input type="url" name="idp-metadata-url" value="{{.IdPMetadataURL}}"></label>
+<label>Metadata signing certificate (PEM; optional: without it TLS alone vouches for the metadata) <textarea name="idp-metadata-signing-certificate">{{.IdPMetadataSigningCertificate}}</textarea></label>
+<label>IdP metadata XML (or fill the fields below; with a URL, the last good metadata fetched) <textarea name="idp-metadata">{{.IdPMetadata}}</textarea></label>
 <label>IdP entity ID <input type="text" name="idp-entity-id" value="{{.IdPEntityID}}"></label>
 <label>Single sign-on URL <input type="url" name="sso-url" value="{{.SSOURL}}"></label>
 <label>Single logout URL <input type="url" name="slo-url" value="{{.SLOURL}}"></label>
