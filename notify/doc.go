@@ -25,7 +25,7 @@
 //	}, "bob@example.com")
 //
 // Each kind has a typed data struct: Invitation, PasswordReset,
-// SystemError, TwoFactorCode, TestEmail, TestSMS. New parses and tries
+// SystemError, ExpiryWarning, TwoFactorCode, TestEmail, TestSMS. New parses and tries
 // every template, so a broken override fails at start-up; a send
 // validates the data (required fields, http(s) links only) before
 // rendering.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,6 +21,7 @@ func hostileData(s string) []notify.Data {
 		notify.Invitation{Inviter: s, Organization: "Acme " + s, Team: s, AcceptURL: "https://a.example.com/i"},
 		notify.PasswordReset{User: s, ResetURL: "https://a.example.com/r", RequestedFrom: s},
 		notify.SystemError{Component: "c" + s, Summary: "s" + s, Details: s},
+		notify.ExpiryWarning{Component: "c" + s, Item: "i" + s, ExpiresAt: time.Unix(int64(len(s))<<20, 0), DaysLeft: len(s) - 3, Action: "a" + s},
 		notify.TestEmail{RequestedBy: s},
 		notify.TwoFactorCode{Code: "123456"},
 		notify.TestSMS{RequestedBy: s},

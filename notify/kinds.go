@@ -12,7 +12,8 @@ import (
 )
 
 // Data is the typed content of one notification kind: Invitation,
-// PasswordReset, SystemError, TwoFactorCode, TestEmail or TestSMS. Its
+// PasswordReset, SystemError, ExpiryWarning, TwoFactorCode, TestEmail or
+// TestSMS. Its
 // exported fields are what the kind's templates see as ".".
 type Data interface {
 	// Kind returns the kind the data renders as.
@@ -78,6 +79,33 @@ type SystemError struct {
 	URL string
 }
 
+// ExpiryWarning tells site admins, ahead of time, that something the site
+// needs expires (a SAML certificate, an IdP's metadata), or that it has:
+// what, when, and what to do. It belongs with SystemError: send it with
+// Notifier.ExpiryWarning, usually to every site admin, from the
+// callback of an alerter such as saml.Alerter.
+type ExpiryWarning struct {
+	// Component is the part of the system that depends on the item, such
+	// as "SAML single sign-on". Required.
+	Component string
+	// Item names what expires, as it reads after "depends on", such as
+	// `the IdP signing certificate "idp.example.com" (serial 1234)`.
+	// Required.
+	Item string
+	// ExpiresAt is when it expires. Required.
+	ExpiresAt time.Time
+	// DaysLeft is the whole days from the warning to ExpiresAt, rounded
+	// down: 0 on the last day, negative once expired (saml.Alert.DaysLeft
+	// computes it). The message says "in N days", "in less than a day",
+	// or "expired".
+	DaysLeft int
+	// Action says what to do, in one or a few sentences. Required.
+	Action string
+	// URL is an optional absolute http or https link to the admin page
+	// where the item is configured.
+	URL string
+}
+
 // TwoFactorCode carries a one-time code for two-factor login, sent by
 // SMS with Notifier.SendTwoFactorCode. The code is a integrations.Secret: it never
 // appears in a log line or an error, and printing the struct shows
@@ -122,6 +150,9 @@ func (PasswordReset) Kind() Kind { return KindPasswordReset }
 // Kind returns KindSystemError.
 func (SystemError) Kind() Kind { return KindSystemError }
 
+// Kind returns KindExpiryWarning.
+func (ExpiryWarning) Kind() Kind { return KindExpiryWarning }
+
 // Kind returns KindTwoFactorCode.
 func (TwoFactorCode) Kind() Kind { return KindTwoFactorCode }
 
@@ -150,6 +181,22 @@ func (d SystemError) Validate() error {
 	return errors.Join(
 		required("Component", d.Component),
 		required("Summary", d.Summary),
+		webURL("URL", d.URL, false),
+	)
+}
+
+// Validate reports a missing Component, Item, ExpiresAt or Action and a
+// non-http(s) URL.
+func (d ExpiryWarning) Validate() error {
+	var zero error
+	if d.ExpiresAt.IsZero() {
+		zero = &FieldError{Field: "ExpiresAt", Problem: "is zero: set when the item expires"}
+	}
+	return errors.Join(
+		required("Component", d.Component),
+		required("Item", d.Item),
+		zero,
+		required("Action", d.Action),
 		webURL("URL", d.URL, false),
 	)
 }

@@ -16,6 +16,7 @@ const (
 	KindInvitation    Kind = "invitation"      // a new user is invited to an organization
 	KindPasswordReset Kind = "password_reset"  // a user asked to reset their password
 	KindSystemError   Kind = "system_error"    // site admins learn that something failed
+	KindExpiryWarning Kind = "expiry_warning"  // site admins learn that something expires soon, or has
 	KindTwoFactorCode Kind = "two_factor_code" // a one-time code for two-factor login (SMS)
 	KindTestEmail     Kind = "test_email"      // the admin's "Send test email to" button
 	KindTestSMS       Kind = "test_sms"        // the admin's "Send Test SMS" button

@@ -129,6 +129,12 @@ func (n *Notifier) SystemError(ctx context.Context, d SystemError, to ...string)
 	return n.Notify(ctx, d, to...)
 }
 
+// ExpiryWarning emails a warning that something expires soon, or has, to
+// each address in to, usually every site admin.
+func (n *Notifier) ExpiryWarning(ctx context.Context, d ExpiryWarning, to ...string) error {
+	return n.Notify(ctx, d, to...)
+}
+
 // SendTwoFactorCode texts a one-time code to each number in to. The code
 // never appears in a log line or in the returned error.
 func (n *Notifier) SendTwoFactorCode(ctx context.Context, d TwoFactorCode, to ...string) error {

@@ -40,6 +40,7 @@ func TestEachKindMethodSends(t *testing.T) {
 	require.NoError(t, f.n.Invite(ctx, notify.Invitation{Organization: "Acme", AcceptURL: "https://a.example.com/i"}, "a@example.com"))
 	require.NoError(t, f.n.ResetPassword(ctx, notify.PasswordReset{ResetURL: "https://a.example.com/r"}, "a@example.com"))
 	require.NoError(t, f.n.SystemError(ctx, notify.SystemError{Component: "sync", Summary: "down"}, "a@example.com", "b@example.com"))
+	require.NoError(t, f.n.ExpiryWarning(ctx, notify.ExpiryWarning{Component: "SAML", Item: "the IdP certificate", ExpiresAt: epoch, Action: "Rotate it."}, "a@example.com"))
 	require.NoError(t, f.n.SendTestEmail(ctx, notify.TestEmail{}, "a@example.com"))
 	require.NoError(t, f.n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "123456"}, "+14155550100"))
 	require.NoError(t, f.n.SendTestSMS(ctx, notify.TestSMS{}, "+14155550100"))
@@ -48,7 +49,7 @@ func TestEachKindMethodSends(t *testing.T) {
 	for _, e := range f.mailer.Sent() {
 		kinds = append(kinds, e.Kind)
 	}
-	assert.Equal(t, []notify.Kind{notify.KindInvitation, notify.KindPasswordReset, notify.KindSystemError, notify.KindSystemError, notify.KindTestEmail}, kinds)
+	assert.Equal(t, []notify.Kind{notify.KindInvitation, notify.KindPasswordReset, notify.KindSystemError, notify.KindSystemError, notify.KindExpiryWarning, notify.KindTestEmail}, kinds)
 	sms := f.sms.Sent()
 	require.Len(t, sms, 2)
 	assert.Equal(t, notify.KindTwoFactorCode, sms[0].Kind)

@@ -28,7 +28,7 @@ const MaxTemplateSize = 64 << 10
 // emailKinds and smsKinds list the kinds by the transport they go
 // through, in a stable order.
 var (
-	emailKinds = []Kind{KindInvitation, KindPasswordReset, KindSystemError, KindTestEmail}
+	emailKinds = []Kind{KindInvitation, KindPasswordReset, KindSystemError, KindExpiryWarning, KindTestEmail}
 	smsKinds   = []Kind{KindTwoFactorCode, KindTestSMS}
 )
 
@@ -255,6 +255,8 @@ func sampleData() []Data {
 		PasswordReset{ResetURL: "https://example.com/reset"},
 		SystemError{Component: "SAML", Summary: "certificate expired", Details: "line 1\nline 2", OccurredAt: at, URL: "https://example.com/admin"},
 		SystemError{Component: "SAML", Summary: "certificate expired"},
+		ExpiryWarning{Component: "SAML", Item: "the IdP certificate", ExpiresAt: at, DaysLeft: 7, Action: "Rotate it.", URL: "https://example.com/admin"},
+		ExpiryWarning{Component: "SAML", Item: "the IdP certificate", ExpiresAt: at, DaysLeft: -1, Action: "Rotate it."},
 		TwoFactorCode{Code: "123456", ExpiresIn: 10 * time.Minute},
 		TwoFactorCode{Code: "123456"},
 		TestEmail{RequestedBy: "Alice"},

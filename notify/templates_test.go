@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -56,6 +57,42 @@ func TestRenderEveryKind(t *testing.T) {
 			htmlHas:  []string{"<pre>line one\nline two</pre>"},
 		},
 		{
+			data: notify.ExpiryWarning{
+				Component: "SAML single sign-on", Item: `the IdP signing certificate "idp.example.com" (serial 42)`,
+				ExpiresAt: expires, DaysLeft: 7, Action: "Ask the IdP's admin for its next certificate.",
+				URL: "https://app.example.com/admin/saml?tab=1&x=2",
+			},
+			to:      "admin@example.com",
+			subject: `[SAML single sign-on] the IdP signing certificate "idp.example.com" (serial 42) expires on 2030-03-04 05:06 UTC`,
+			contains: []string{
+				`SAML single sign-on on Acme Cloud depends on the IdP signing certificate "idp.example.com" (serial 42), which expires on 2030-03-04 05:06 UTC, in 7 days.`,
+				"What to do:\nAsk the IdP's admin for its next certificate.", "Look at it here: https://app.example.com/admin/saml?tab=1&x=2",
+			},
+			htmlHas:     []string{`<a href="https://app.example.com/admin/saml?tab=1&amp;x=2">`, "the IdP signing certificate &#34;idp.example.com&#34; (serial 42)", "in 7 days"},
+			notInAnyOut: []string{"expired"},
+		},
+		{
+			data:        notify.ExpiryWarning{Component: "SAML", Item: "the SP certificate", ExpiresAt: expires, DaysLeft: 1, Action: "Rotate it."},
+			to:          "admin@example.com",
+			subject:     "[SAML] the SP certificate expires on 2030-03-04 05:06 UTC",
+			contains:    []string{"which expires on 2030-03-04 05:06 UTC, in 1 day.", "Rotate it."},
+			notInAnyOut: []string{"Look at it", "1 days"},
+		},
+		{
+			data:     notify.ExpiryWarning{Component: "SAML", Item: "the IdP metadata", ExpiresAt: expires, DaysLeft: 0, Action: "Refresh it."},
+			to:       "admin@example.com",
+			subject:  "[SAML] the IdP metadata expires on 2030-03-04 05:06 UTC",
+			contains: []string{"in less than a day."},
+		},
+		{
+			data:        notify.ExpiryWarning{Component: "SAML", Item: "the IdP metadata", ExpiresAt: expires, DaysLeft: -2, Action: "Refresh it."},
+			to:          "admin@example.com",
+			subject:     "[SAML] the IdP metadata expired on 2030-03-04 05:06 UTC",
+			contains:    []string{"which expired on 2030-03-04 05:06 UTC."},
+			htmlHas:     []string{"<strong>expired on 2030-03-04 05:06 UTC</strong>"},
+			notInAnyOut: []string{"expires", " in "},
+		},
+		{
 			data:     notify.TestEmail{RequestedBy: "Carol"},
 			to:       "carol@example.com",
 			subject:  "Test email from Acme Cloud",
@@ -72,8 +109,8 @@ func TestRenderEveryKind(t *testing.T) {
 			contains: []string{"Test SMS from Acme Cloud, sent at the request of Carol."},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(string(tt.data.Kind()), func(t *testing.T) {
+	for i, tt := range tests {
+		t.Run(fmt.Sprint(tt.data.Kind(), i), func(t *testing.T) {
 			t.Parallel()
 			msgs, rerrs, err := f.n.Render(tt.data, tt.to)
 			require.NoError(t, err)
@@ -120,6 +157,8 @@ func TestRenderEscapesHostileNames(t *testing.T) {
 		notify.PasswordReset{User: hostile, ResetURL: "https://app.example.com/reset", RequestedFrom: hostile},
 		// Details keeps its line breaks by design; it is escaped in HTML.
 		notify.SystemError{Component: hostile, Summary: hostile, Details: "<script>alert(1)</script>"},
+		// Action is text the sender writes; it is escaped in HTML too.
+		notify.ExpiryWarning{Component: hostile, Item: hostile, ExpiresAt: time.Now(), Action: "<script>alert(1)</script>"},
 		notify.TestEmail{RequestedBy: hostile},
 	}
 	for _, d := range tests {
@@ -158,6 +197,10 @@ func TestRenderRejectsBadData(t *testing.T) {
 		{"no organization", notify.Invitation{AcceptURL: "https://a.example.com/"}, "Organization"},
 		{"no summary", notify.SystemError{Component: "SAML"}, "Summary"},
 		{"data: link", notify.SystemError{Component: "SAML", Summary: "x", URL: "data:text/html,hi"}, "URL"},
+		{"expiry without item", notify.ExpiryWarning{Component: "SAML", ExpiresAt: time.Now(), Action: "x"}, "Item"},
+		{"expiry without time", notify.ExpiryWarning{Component: "SAML", Item: "x", Action: "x"}, "ExpiresAt"},
+		{"expiry without action", notify.ExpiryWarning{Component: "SAML", Item: "x", ExpiresAt: time.Now()}, "Action"},
+		{"expiry javascript link", notify.ExpiryWarning{Component: "SAML", Item: "x", ExpiresAt: time.Now(), Action: "x", URL: "javascript:alert(1)"}, "URL"},
 		{"no code", notify.TwoFactorCode{}, "Code"},
 		{"code with markup", notify.TwoFactorCode{Code: "12<b>"}, "Code"},
 	}
@@ -365,7 +408,8 @@ func TestTemplateOverrideErrorsAtConstruction(t *testing.T) {
 func TestTemplateNames(t *testing.T) {
 	t.Parallel()
 	names := notify.TemplateNames()
-	assert.Len(t, names, 4*3+2)
+	assert.Len(t, names, 5*3+2)
+	assert.Contains(t, names, "expiry_warning.html")
 	assert.Contains(t, names, "invitation.subject.txt")
 	assert.Contains(t, names, "two_factor_code.txt")
 	assert.NotContains(t, names, "two_factor_code.html")

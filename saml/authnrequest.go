@@ -65,9 +65,10 @@ func (sp *ServiceProvider) AuthnRequest(opts AuthnRequestOptions) (*Message, err
 	if binding != BindingHTTPRedirect && binding != BindingHTTPPOST {
 		return nil, fmt.Errorf("saml: AuthnRequestOptions.Binding %q is not supported; use BindingHTTPRedirect or BindingHTTPPOST", binding)
 	}
-	ep, ok := endpointFor(sp.cfg.IdP.SSOServices, binding)
+	idp := &sp.trusted().idp
+	ep, ok := endpointFor(idp.SSOServices, binding)
 	if !ok {
-		return nil, fmt.Errorf("saml: the IdP %q has no SingleSignOnService for the HTTP-Redirect or HTTP-POST binding; configure its SSO URL", sp.cfg.IdP.EntityID)
+		return nil, fmt.Errorf("saml: the IdP %q has no SingleSignOnService for the HTTP-Redirect or HTTP-POST binding; configure its SSO URL", idp.EntityID)
 	}
 	id, err := newID()
 	if err != nil {

@@ -317,7 +317,7 @@ func inflate(deflated []byte, max int) ([]byte, error) {
 
 // verifyRedirect checks the signature of an HTTP-Redirect message with the
 // pinned IdP certificates.
-func (sp *ServiceProvider) verifyRedirect(m *redirectMessage) error {
+func (sp *ServiceProvider) verifyRedirect(t *trust, m *redirectMessage) error {
 	alg, known := sigHashes[m.sigAlg]
 	if !known {
 		return newError(CodeAlgorithm, "the message is signed with SigAlg %q; use RSA or ECDSA with SHA-256, SHA-384 or SHA-512", m.sigAlg)
@@ -328,7 +328,7 @@ func (sp *ServiceProvider) verifyRedirect(m *redirectMessage) error {
 	h := alg.hash.New()
 	h.Write(m.signed)
 	digest := h.Sum(nil)
-	for _, tc := range sp.certs {
+	for _, tc := range t.certs {
 		if verifyDigest(tc.cert, alg.ecdsa, alg.hash, digest, m.signature) {
 			return nil
 		}

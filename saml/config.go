@@ -36,7 +36,15 @@ type Config struct {
 	ACSURL string
 	// IdP is the identity provider this service provider trusts, as
 	// returned by ParseIdPMetadata or filled from the admin's settings.
+	// Required unless MetadataSource is set. SetIdentityProvider replaces
+	// it later without a restart.
 	IdP IdentityProvider
+	// MetadataSource, when set, supplies the IdP instead of IdP: every
+	// Verify, logout message and AuthnRequest uses the source's current
+	// metadata, which its refreshes replace (certificate rollover
+	// included). The source must hold metadata already (from its URL or
+	// its backing copy). Default: nil, Config.IdP is used.
+	MetadataSource *MetadataSource
 
 	// SigningKey and SigningCertificate are this service provider's key
 	// pair for signing AuthnRequests and LogoutRequests; the certificate
@@ -44,6 +52,12 @@ type Config struct {
 	// unsigned. The key must be RSA or ECDSA and match the certificate.
 	SigningKey         crypto.Signer
 	SigningCertificate *x509.Certificate
+	// NextSigningCertificate is the certificate of the key that will
+	// replace SigningKey, published in the SP metadata beside
+	// SigningCertificate ahead of the switch, so that the IdP trusts
+	// both while its admin imports the new metadata. Requests are still
+	// signed with SigningKey. Optional; needs SigningCertificate.
+	NextSigningCertificate *x509.Certificate
 	// DecryptionKeys are the RSA keys encrypted assertions may be
 	// encrypted to, the current one first; keep the previous key during a
 	// rotation. Optional: without them an encrypted assertion is refused.
@@ -51,6 +65,12 @@ type Config struct {
 	// EncryptionCertificate is published in the SP metadata for the IdP to
 	// encrypt to; it must hold DecryptionKeys[0]'s public key. Optional.
 	EncryptionCertificate *x509.Certificate
+	// NextEncryptionCertificate is published in the SP metadata after
+	// EncryptionCertificate ahead of a key rollover; it must hold the
+	// public key of one of DecryptionKeys, so that assertions encrypted
+	// to either certificate decrypt. Optional; needs
+	// EncryptionCertificate.
+	NextEncryptionCertificate *x509.Certificate
 
 	// SLOURL is this service provider's single logout URL, where the IdP
 	// sends LogoutRequests and LogoutResponses (HTTP-Redirect or
@@ -125,7 +145,7 @@ type Config struct {
 // concurrent use.
 type ServiceProvider struct {
 	cfg   Config
-	certs []trustedCert
+	trust *trustCell // the IdP in use: its own, or its MetadataSource's
 }
 
 // trustedCert is one pinned IdP certificate with the goxmldsig context that
@@ -156,9 +176,16 @@ func NewServiceProvider(cfg Config) (*ServiceProvider, error) {
 		cfg.ReplayCache = c
 	}
 	sp := &ServiceProvider{cfg: cfg}
-	for _, c := range cfg.IdP.Certificates {
-		sp.certs = append(sp.certs, trustedCert{cert: c, ctx: sp.validationContext(c)})
+	if cfg.MetadataSource != nil {
+		sp.trust = &cfg.MetadataSource.trust
+		return sp, nil
 	}
+	t, err := newTrust(cfg.IdP)
+	if err != nil {
+		return nil, err
+	}
+	sp.trust = &trustCell{}
+	sp.trust.p.Store(t)
 	return sp, nil
 }
 
@@ -166,7 +193,7 @@ func NewServiceProvider(cfg Config) (*ServiceProvider, error) {
 // goxmldsig always checks the certificate's dates against its own clock,
 // so that clock is pinned inside the validity period; verifySignature
 // checks the dates itself when the host asks for it.
-func (sp *ServiceProvider) validationContext(c *x509.Certificate) *dsig.ValidationContext {
+func validationContext(c *x509.Certificate) *dsig.ValidationContext {
 	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{c}})
 	ctx.IdAttribute = "ID"
 	ctx.Clock = dsig.NewFakeClockAt(c.NotBefore)
@@ -184,22 +211,11 @@ func (cfg *Config) validate() error {
 	if err := checkURL(cfg.ACSURL); err != nil {
 		field("ACSURL", "%v", err)
 	}
-	if cfg.IdP.EntityID == "" {
-		field("IdP.EntityID", "required: the IdP's entity ID, which every Issuer must equal")
-	}
-	if len(cfg.IdP.Certificates) == 0 {
-		field("IdP.Certificates", "required: at least one IdP signing certificate")
-	}
-	for i, c := range cfg.IdP.Certificates {
-		if c == nil {
-			field(fmt.Sprintf("IdP.Certificates[%d]", i), "is nil")
-			continue
-		}
-		switch c.PublicKey.(type) {
-		case *rsa.PublicKey, *ecdsa.PublicKey:
-		default:
-			field(fmt.Sprintf("IdP.Certificates[%d]", i), "has a %T key; only RSA and ECDSA are supported", c.PublicKey)
-		}
+	switch {
+	case cfg.MetadataSource == nil:
+		errs = append(errs, validateIdP(cfg.IdP, "IdP")...)
+	case cfg.MetadataSource.trust.load() == nil:
+		field("MetadataSource", "holds no IdP metadata yet: neither its URL nor its backing copy gave any (%v)", cfg.MetadataSource.Status().LastError)
 	}
 	if (cfg.SigningKey == nil) != (cfg.SigningCertificate == nil) {
 		field("SigningKey", "SigningKey and SigningCertificate go together: set both or neither")
@@ -225,6 +241,7 @@ func (cfg *Config) validate() error {
 			field("EncryptionCertificate", "does not hold DecryptionKeys[0]'s public key")
 		}
 	}
+	errs = append(errs, cfg.validateNext()...) // trust.go: the next certificates of a key rollover
 	if cfg.ClockSkew < 0 {
 		field("ClockSkew", "must not be negative, got %v", cfg.ClockSkew)
 	}
@@ -252,5 +269,10 @@ func checkURL(s string) error {
 	return nil
 }
 
-// Config returns the configuration in use, defaults filled in.
-func (sp *ServiceProvider) Config() Config { return sp.cfg }
+// Config returns the configuration in use, defaults filled in, with IdP
+// the IdP trusted right now (see IdentityProvider).
+func (sp *ServiceProvider) Config() Config {
+	cfg := sp.cfg
+	cfg.IdP = sp.IdentityProvider()
+	return cfg
+}

@@ -43,11 +43,32 @@
 // run single logout. The IdP must sign the logout messages it sends: the
 // service provider refuses unsigned ones.
 //
+// # IdP metadata that keeps itself current
+//
+// IdPs rotate their signing certificates (Entra ID every three years, AD
+// FS on its own schedule). A MetadataSource fetches the IdP's metadata
+// from its URL over HTTPS, checks it (against pinned metadata-signing
+// certificates when configured: without them TLS alone vouches for it),
+// and refreshes it within its cacheDuration and validUntil; a service
+// provider with Config.MetadataSource trusts the certificates the last
+// good metadata lists, so a new certificate is trusted once announced and
+// the old one stops being trusted once dropped, with no restart. A failed
+// refresh, or one that would change the entity ID, keeps the last good
+// metadata; a backing copy the host stores serves after a restart while
+// the IdP is down; once the metadata's validUntil has passed, logins fail
+// with CodeExpired. SetIdentityProvider swaps a hand-made configuration
+// the same way. Config.NextSigningCertificate and
+// NextEncryptionCertificate publish the service provider's own next
+// certificates ahead of a rollover. An Alerter warns the host 30, 7 and 1
+// days before a certificate or the metadata expires, and when refreshes
+// keep failing.
+//
 // This package imports nothing of the SDK beyond itself. The web login flow
 // around it (the HTTP handler with team sync, request-tracking cookies,
 // the admin's settings page, safe redirects) is package samlsp.
 //
 // Read next: Config for the options and their defaults, Assertion for what a
-// login yields, ReplayCache for hosts with several instances, package
+// login yields, ReplayCache for hosts with several instances,
+// MetadataSource and Alerter for IdP metadata that stays current, package
 // samlsp for the HTTP side, and package samltest for a test IdP.
 package saml

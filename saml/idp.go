@@ -42,6 +42,10 @@ type IdentityProvider struct {
 	// it has passed, Verify refuses every response until fresh metadata is
 	// configured.
 	ValidUntil time.Time
+	// CacheDuration is the metadata's shortest cacheDuration: how long it
+	// may be used before it is fetched again; zero means the metadata did
+	// not say. A MetadataSource refreshes within it.
+	CacheDuration time.Duration
 }
 
 // SSOURL returns the location of the first SingleSignOnService with the

@@ -67,9 +67,10 @@ type LogoutResponse struct {
 // service provider has a signing key. Track its ID as a logout request and
 // pass it to ParseLogoutResponse.
 func (sp *ServiceProvider) LogoutRequest(nameID NameID, sessionIndex, relayState string) (*Message, error) {
-	ep, ok := endpointFor(sp.cfg.IdP.SLOServices, BindingHTTPRedirect)
+	idp := &sp.trusted().idp
+	ep, ok := endpointFor(idp.SLOServices, BindingHTTPRedirect)
 	if !ok {
-		return nil, fmt.Errorf("saml: the IdP %q has no SingleLogoutService; logout can only be local", sp.cfg.IdP.EntityID)
+		return nil, fmt.Errorf("saml: the IdP %q has no SingleLogoutService; logout can only be local", idp.EntityID)
 	}
 	if nameID.Value == "" {
 		return nil, fmt.Errorf("saml: a LogoutRequest needs the NameID of the login")
@@ -108,9 +109,10 @@ func (sp *ServiceProvider) LogoutResponse(req *LogoutRequest, status string) (*M
 	if preferred == "" {
 		preferred = BindingHTTPRedirect
 	}
-	ep, ok := endpointFor(sp.cfg.IdP.SLOServices, preferred)
+	idp := &sp.trusted().idp
+	ep, ok := endpointFor(idp.SLOServices, preferred)
 	if !ok {
-		return nil, fmt.Errorf("saml: the IdP %q has no SingleLogoutService to answer its LogoutRequest at", sp.cfg.IdP.EntityID)
+		return nil, fmt.Errorf("saml: the IdP %q has no SingleLogoutService to answer its LogoutRequest at", idp.EntityID)
 	}
 	id, err := newID()
 	if err != nil {
@@ -131,17 +133,18 @@ func (sp *ServiceProvider) LogoutResponse(req *LogoutRequest, status string) (*M
 // sessions of its NameID and SessionIndexes and answers with
 // LogoutResponse.
 func (sp *ServiceProvider) ParseLogoutRequest(ctx context.Context, r *http.Request) (*LogoutRequest, error) {
-	in, err := sp.receive(r, "SAMLRequest")
+	tr := sp.trusted()
+	now := sp.cfg.Clock()
+	in, err := sp.receive(tr, now, r, "SAMLRequest")
 	if err != nil {
 		return nil, err
 	}
 	root := in.root
-	now := sp.cfg.Clock()
-	id, issued, e := sp.checkLogoutMessage(root, "LogoutRequest", now)
+	id, issued, e := sp.checkLogoutMessage(tr, root, "LogoutRequest", now)
 	if e != nil {
 		return nil, e
 	}
-	req := &LogoutRequest{ID: id, Issuer: sp.cfg.IdP.EntityID, IssueInstant: issued, RelayState: in.relayState, Binding: in.binding}
+	req := &LogoutRequest{ID: id, Issuer: tr.idp.EntityID, IssueInstant: issued, RelayState: in.relayState, Binding: in.binding}
 	req.Reason, _ = attr(root, "Reason")
 	notOnOrAfter, ok, e := optionalTime(root, "NotOnOrAfter")
 	if e != nil {
@@ -187,12 +190,14 @@ func (sp *ServiceProvider) ParseLogoutRequest(ctx context.Context, r *http.Reque
 // requests), and with status Success; a failure status is an ErrStatus
 // that names the IdP's codes.
 func (sp *ServiceProvider) ParseLogoutResponse(ctx context.Context, r *http.Request, requestIDs ...string) (*LogoutResponse, error) {
-	in, err := sp.receive(r, "SAMLResponse")
+	tr := sp.trusted()
+	now := sp.cfg.Clock()
+	in, err := sp.receive(tr, now, r, "SAMLResponse")
 	if err != nil {
 		return nil, err
 	}
 	root := in.root
-	id, issued, e := sp.checkLogoutMessage(root, "LogoutResponse", sp.cfg.Clock())
+	id, issued, e := sp.checkLogoutMessage(tr, root, "LogoutResponse", now)
 	if e != nil {
 		return nil, e
 	}
@@ -231,7 +236,7 @@ func (sp *ServiceProvider) ParseLogoutResponse(ctx context.Context, r *http.Requ
 
 // checkLogoutMessage checks what LogoutRequest and LogoutResponse share:
 // the element, Version, ID, Issuer, Destination and IssueInstant.
-func (sp *ServiceProvider) checkLogoutMessage(root *etree.Element, tag string, now time.Time) (string, time.Time, *Error) {
+func (sp *ServiceProvider) checkLogoutMessage(tr *trust, root *etree.Element, tag string, now time.Time) (string, time.Time, *Error) {
 	if !is(root, nsProtocol, tag) {
 		return "", time.Time{}, newError(CodeMalformed, "the message is <%s> in namespace %q, want a SAML 2.0 protocol %s", root.Tag, root.NamespaceURI(), tag)
 	}
@@ -242,7 +247,7 @@ func (sp *ServiceProvider) checkLogoutMessage(root *etree.Element, tag string, n
 	if id == "" {
 		return "", time.Time{}, newError(CodeStructure, "the %s has no ID", tag)
 	}
-	want := sp.cfg.IdP.EntityID
+	want := tr.idp.EntityID
 	issuer, err := child(root, nsAssertion, "Issuer")
 	if err != nil {
 		return "", time.Time{}, err.(*Error)
@@ -297,9 +302,14 @@ type inbound struct {
 
 // receive reads the message param ("SAMLRequest" or "SAMLResponse") from
 // r, in the HTTP-Redirect binding for a GET and the HTTP-POST binding for a
-// POST, and requires a valid signature: over the query in the first, an
-// enveloped XML signature of the root in the second.
-func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, error) {
+// POST, and requires a valid signature with the certificates of tr: over
+// the query in the first, an enveloped XML signature of the root in the
+// second. Once the IdP metadata is past its validUntil, nothing is
+// received.
+func (sp *ServiceProvider) receive(tr *trust, now time.Time, r *http.Request, param string) (*inbound, error) {
+	if e := tr.checkValidUntil(now); e != nil {
+		return nil, e
+	}
 	max := sp.cfg.MaxResponseSize
 	switch r.Method {
 	case http.MethodGet:
@@ -313,7 +323,7 @@ func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, err
 		if m.sigAlg == "" {
 			return nil, newError(CodeSignature, "the %s is not signed (no SigAlg and Signature in the query); the IdP must sign logout messages", param)
 		}
-		if err := sp.verifyRedirect(m); err != nil {
+		if err := sp.verifyRedirect(tr, m); err != nil {
 			return nil, err
 		}
 		doc, sc, err := parseXML(m.xml)
@@ -350,7 +360,7 @@ func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, err
 		if err != nil {
 			return nil, err
 		}
-		verified, _, err := sp.verify(root, sig)
+		verified, _, err := tr.verify(root, sig)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
@@ -19,18 +20,48 @@ const maxMetadataSize = 64 << 20
 // be empty for a single EntityDescriptor, or an aggregate holding one IdP).
 // It returns the IdP's signing certificates (KeyDescriptors with
 // use="signing" or no use), its SingleSignOnService and SingleLogoutService
-// endpoints, and the earliest validUntil on the way. DOCTYPEs are refused.
-// Metadata that has expired is returned with ValidUntil set; the service
-// provider refuses responses once ValidUntil has passed.
+// endpoints, the earliest validUntil and the shortest cacheDuration on the
+// way. DOCTYPEs are refused; a leading UTF-8 byte order mark, which
+// Microsoft Entra ID serves, is not. Metadata that has expired is returned
+// with ValidUntil set; the service provider refuses responses once
+// ValidUntil has passed. A signature in the metadata is not checked: use
+// ParseSignedIdPMetadata for that.
 func ParseIdPMetadata(data []byte, entityID string) (*IdentityProvider, error) {
+	md, err := parseMetadata(data, entityID, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return md.idp, nil
+}
+
+// utf8BOM is the byte order mark some IdPs put before the XML declaration.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// parsedMetadata is what parseMetadata read.
+type parsedMetadata struct {
+	idp      *IdentityProvider
+	signedBy *x509.Certificate // the metadata-signing certificate that verified it; nil when unchecked
+}
+
+// parseMetadata reads IdP metadata. With signers, the root element must
+// carry a valid signature by one of them, and every value is read from the
+// element the signature verification returned.
+func parseMetadata(data []byte, entityID string, signers *trust, allowSHA1 bool) (*parsedMetadata, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
 	if len(data) > maxMetadataSize {
 		return nil, fmt.Errorf("saml: metadata: %d bytes is more than the %d allowed", len(data), maxMetadataSize)
 	}
-	doc, _, err := parseMetadataXML(data)
+	doc, sc, err := parseMetadataXML(data)
 	if err != nil {
 		return nil, err
 	}
 	root := doc.Root()
+	md := &parsedMetadata{}
+	if signers != nil {
+		if root, md.signedBy, err = verifyMetadata(root, sc, signers, allowSHA1); err != nil {
+			return nil, err
+		}
+	}
 	validUntil, err := metadataValidUntil(root, time.Time{})
 	if err != nil {
 		return nil, err
@@ -39,7 +70,13 @@ func ParseIdPMetadata(data []byte, entityID string) (*IdentityProvider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readIdP(entity, validUntil)
+	if md.idp, err = readIdP(entity, validUntil); err != nil {
+		return nil, err
+	}
+	if md.idp.CacheDuration, err = cacheDuration(entity); err != nil {
+		return nil, err
+	}
+	return md, nil
 }
 
 func parseMetadataXML(data []byte) (*etree.Document, *scanned, error) {
@@ -61,7 +98,7 @@ func findEntity(el *etree.Element, entityID string, validUntil time.Time) (*etre
 	switch {
 	case is(el, nsMetadata, "EntityDescriptor"):
 		if id, _ := attr(el, "entityID"); entityID != "" && id != entityID {
-			return nil, validUntil, fmt.Errorf("saml: metadata describes %q, not %q", id, entityID)
+			return nil, validUntil, &otherEntityError{got: id, want: entityID}
 		}
 		return el, validUntil, nil
 	case is(el, nsMetadata, "EntitiesDescriptor"):

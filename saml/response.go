@@ -21,7 +21,7 @@ import (
 // Config.Debug on, the Report of every check is attached to the returned
 // Assertion or Error.
 func (sp *ServiceProvider) Verify(ctx context.Context, samlResponse string, requestIDs ...string) (*Assertion, error) {
-	v := &verification{sp: sp, now: sp.cfg.Clock(), requestIDs: requestIDs}
+	v := &verification{sp: sp, trust: sp.trusted(), now: sp.cfg.Clock(), requestIDs: requestIDs}
 	if sp.cfg.Debug {
 		v.report = &Report{}
 	}
@@ -46,6 +46,7 @@ func (sp *ServiceProvider) Verify(ctx context.Context, samlResponse string, requ
 // verification is the state of one Verify call.
 type verification struct {
 	sp         *ServiceProvider
+	trust      *trust // the IdP of this verification, loaded once
 	now        time.Time
 	requestIDs []string
 	report     *Report
@@ -71,7 +72,7 @@ func (v *verification) passed(detail func() string) {
 }
 
 func (v *verification) run(ctx context.Context, form string) (*Assertion, *Error) {
-	if until := v.sp.cfg.IdP.ValidUntil; !until.IsZero() && !v.now.Before(until) {
+	if until := v.trust.idp.ValidUntil; !until.IsZero() && !v.now.Before(until) {
 		v.check("idp_metadata")
 		return nil, newError(CodeExpired, "the IdP metadata was valid until %s (validUntil); fetch fresh metadata from the IdP", stamp(until))
 	}
@@ -117,7 +118,7 @@ func (v *verification) run(ctx context.Context, form string) (*Assertion, *Error
 		}
 	}
 	a.ID, _ = attr(v.assertion, "ID")
-	a.Issuer = v.sp.cfg.IdP.EntityID // checkIssuers made sure both Issuers are this
+	a.Issuer = v.trust.idp.EntityID // checkIssuers made sure both Issuers are this
 	if e := v.readAttributes(a); e != nil {
 		return nil, e
 	}
@@ -263,7 +264,7 @@ func (v *verification) verifySignature(signed, sigEl *etree.Element) (*etree.Ele
 	if err != nil {
 		return nil, err.(*Error)
 	}
-	verified, tc, err := v.sp.verify(signed, sig)
+	verified, tc, err := v.trust.verify(signed, sig)
 	if err != nil {
 		return nil, err.(*Error)
 	}
@@ -329,7 +330,7 @@ func (v *verification) checkStatus() *Error {
 // IdP's entity ID.
 func (v *verification) checkIssuers() *Error {
 	v.check("issuer")
-	want := v.sp.cfg.IdP.EntityID
+	want := v.trust.idp.EntityID
 	for _, el := range []*etree.Element{v.response, v.assertion} {
 		issuer, err := child(el, nsAssertion, "Issuer")
 		if err != nil {

@@ -138,8 +138,8 @@ func checkReference(signed, ref *etree.Element, out *signature, allowSHA1 bool) 
 // signature's KeyInfo is removed first, so that goxmldsig uses the pinned
 // certificate whatever KeyInfo says (a certificate, a bare KeyValue or
 // nothing); its certificate only decides which pinned one to try first.
-func (sp *ServiceProvider) verify(signed *etree.Element, sig *signature) (*etree.Element, *trustedCert, error) {
-	first := sp.namedCert(sig.keyInfo)
+func (t *trust) verify(signed *etree.Element, sig *signature) (*etree.Element, *trustedCert, error) {
+	first := t.namedCert(sig.keyInfo)
 	if sig.keyInfo != nil {
 		sig.el.RemoveChild(sig.keyInfo)
 		sig.keyInfo = nil
@@ -150,8 +150,8 @@ func (sp *ServiceProvider) verify(signed *etree.Element, sig *signature) (*etree
 		value = strings.Join(strings.Fields(value), "")
 	}
 	var lastErr error
-	for n := range sp.certs {
-		tc := &sp.certs[(first+n)%len(sp.certs)]
+	for n := range t.certs {
+		tc := &t.certs[(first+n)%len(t.certs)]
 		if v := signatureValueFor(tc, sig.method, value); v != sent {
 			sig.value.SetText(v)
 			sent = v
@@ -163,7 +163,7 @@ func (sp *ServiceProvider) verify(signed *etree.Element, sig *signature) (*etree
 		lastErr = err
 	}
 	which := "the configured IdP certificate"
-	if len(sp.certs) > 1 {
+	if len(t.certs) > 1 {
 		which = "any of the configured IdP certificates"
 	}
 	return nil, nil, wrapError(CodeSignature, lastErr, "the %s signature does not verify with %s (%v); was the response changed, or did the IdP's signing certificate change?", signed.Tag, which, lastErr)
@@ -171,8 +171,8 @@ func (sp *ServiceProvider) verify(signed *etree.Element, sig *signature) (*etree
 
 // namedCert returns the index of the pinned certificate that KeyInfo
 // carries, so that it is tried first, or 0.
-func (sp *ServiceProvider) namedCert(keyInfo *etree.Element) int {
-	if len(sp.certs) < 2 || keyInfo == nil {
+func (t *trust) namedCert(keyInfo *etree.Element) int {
+	if len(t.certs) < 2 || keyInfo == nil {
 		return 0
 	}
 	el := keyInfo.FindElement("./X509Data/X509Certificate")
@@ -183,7 +183,7 @@ func (sp *ServiceProvider) namedCert(keyInfo *etree.Element) int {
 	if err != nil {
 		return 0
 	}
-	for i, c := range sp.certs {
+	for i, c := range t.certs {
 		if bytes.Equal(c.cert.Raw, der) {
 			return i
 		}

@@ -31,7 +31,9 @@ type MetadataOptions struct {
 // entity ID and one SPSSODescriptor that says AuthnRequestsSigned (true
 // when the service provider has a signing key) and WantAssertionsSigned,
 // publishes SigningCertificate as a KeyDescriptor use="signing" and
-// EncryptionCertificate as use="encryption", the SLO URL for the
+// EncryptionCertificate as use="encryption" (each followed by its Next
+// certificate during a key rollover, so that the IdP learns the new one
+// ahead of the switch), the SLO URL for the
 // HTTP-Redirect and HTTP-POST bindings when Config.SLOURL is set, the
 // NameID formats, and the ACS URL for the HTTP-POST binding. The ACS and
 // SLO URLs must be http or https URLs.
@@ -64,7 +66,9 @@ func (sp *ServiceProvider) Metadata(opts MetadataOptions) ([]byte, error) {
 	role.CreateAttr("WantAssertionsSigned", strconv.FormatBool(sp.cfg.WantAssertionsSigned))
 	role.CreateAttr("protocolSupportEnumeration", nsProtocol)
 	keyDescriptor(role, "signing", sp.cfg.SigningCertificate)
+	keyDescriptor(role, "signing", sp.cfg.NextSigningCertificate)
 	keyDescriptor(role, "encryption", sp.cfg.EncryptionCertificate)
+	keyDescriptor(role, "encryption", sp.cfg.NextEncryptionCertificate)
 	if sp.cfg.SLOURL != "" {
 		for _, b := range []string{BindingHTTPRedirect, BindingHTTPPOST} {
 			slo := role.CreateElement("md:SingleLogoutService")

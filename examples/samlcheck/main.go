@@ -21,6 +21,15 @@
 // marked ✔ and ✘, the assertion, the Diff in sentences and the XML
 // indented. -h describes every flag and the -plan and -mapping files.
 //
+// With -idp-metadata-url the IdP's trust is fetched from its metadata URL
+// and verified (with -idp-metadata-signing-cert, against a pinned
+// metadata-signing certificate) as a saml.MetadataSource does. Alone,
+// without -sp-entity-id, -acs-url or FILE, it prints one JSON line of what
+// the service provider would trust:
+//
+//	{"metadataURL":U,"valid":true,"idp":{"entityID":..,"ssoServices":[..],"sloServices":[..],"certificates":[{"subject":..,"serial":..,"notBefore":..,"notAfter":..,"sha256":..}],"validUntil":..,"cacheDuration":..},"signed":B,"signedBy":{..},"warnings":[..]}
+//	{"metadataURL":U,"valid":false,"signed":false,"error":{"code":C,"message":M}}
+//
 // The exit status is 0 when every input is valid, 1 when any is invalid and
 // 2 on a usage or I/O error or a configuration problem (error code
 // "idp_metadata_expired": the -idp-metadata file's validUntil has passed,
@@ -67,6 +76,7 @@ type options struct {
 	skew                                         time.Duration
 	planFile, mappingFile                        string
 	format                                       string
+	murl                                         metadataURLOptions // metadataurl.go
 }
 
 // list is a repeatable string flag.
@@ -103,6 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.planFile, "plan", "", `directory snapshot JSON `+"`FILE`"+`: add the team sync Diff ("plan"); see below`)
 	fs.StringVar(&o.mappingFile, "mapping", "", "mapping settings JSON `FILE` for -plan (default: the defaults); see below")
 	fs.StringVar(&o.format, "format", "json", "output `FORMAT`: json (one JSON line per input) or text (a report for a person)")
+	o.murl.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -123,6 +134,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		o.debug = true // the report shows every check and the XML
 	default:
 		fmt.Fprintf(stderr, "samlcheck: -format %q: use json or text\n", o.format)
+		return exitUsage
+	}
+	if o.metadataOnly(fs.Args()) {
+		return runMetadata(ctx, o, stdout, stderr)
+	}
+	if err := o.fetchIdP(ctx); err != nil {
+		fmt.Fprintln(stderr, "samlcheck:", err)
 		return exitUsage
 	}
 	c, err := newChecker(o, stderr)
@@ -265,7 +283,9 @@ func newChecker(o options, stderr io.Writer) (*checker, error) {
 // loadIdP builds the trusted IdP from -idp-metadata and/or -idp-cert.
 func loadIdP(o options) (*saml.IdentityProvider, error) {
 	idp := &saml.IdentityProvider{EntityID: o.idpEntityID}
-	if o.idpMetadata != "" {
+	if o.murl.idp != nil {
+		idp = o.murl.idp
+	} else if o.idpMetadata != "" {
 		data, err := os.ReadFile(o.idpMetadata)
 		if err != nil {
 			return nil, err

@@ -35,6 +35,7 @@ type label struct{ Field, Text string }
 var (
 	samlLabels = []label{
 		{"enabled", "Enable SAML single sign-on"}, {"debug", "Enable SAML debugging"},
+		{"idp-metadata-url", "IdP metadata URL"}, {"idp-metadata-signing-certificate", "Metadata signing certificate"},
 		{"idp-metadata", "IdP metadata XML"}, {"idp-entity-id", "IdP entity ID"},
 		{"sso-url", "Single sign-on URL"}, {"slo-url", "Single logout URL"},
 		{"idp-certificate", "IdP certificate (PEM)"}, {"idp-old-certificate", "Old IdP certificate, kept during a rotation (PEM)"},
@@ -186,6 +187,7 @@ func (a *app) adminSAML(w http.ResponseWriter, r *http.Request) {
 		}
 		s = samlsp.Settings{
 			Enabled: f("enabled") != "", Debug: f("debug") != "",
+			IdPMetadataURL: strings.TrimSpace(f("idp-metadata-url")), IdPMetadataSigningCertificate: f("idp-metadata-signing-certificate"),
 			IdPMetadata: strings.TrimSpace(f("idp-metadata")), IdPEntityID: strings.TrimSpace(f("idp-entity-id")),
 			SSOURL: strings.TrimSpace(f("sso-url")), SLOURL: strings.TrimSpace(f("slo-url")),
 			IdPCertificate: f("idp-certificate"), IdPOldCertificate: f("idp-old-certificate"),
@@ -210,8 +212,9 @@ func (a *app) adminSAML(w http.ResponseWriter, r *http.Request) {
 	sp := a.sp
 	a.mu.RUnlock()
 	if sp != nil {
-		data["InEffect"] = newIdPSummary(sp.Config().IdP, s.IdPMetadata != "", time.Now())
+		data["InEffect"] = newIdPSummary(sp.IdentityProvider(), s.IdPMetadata != "" || s.IdPMetadataURL != "", time.Now())
 	}
+	data["Status"] = a.samlStatus(r.Context())
 	a.render(w, r, http.StatusOK, "admin-saml", data)
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -69,6 +70,11 @@ type app struct {
 	smtpSet  smtpx.Settings
 	twilio   twilio.Settings
 	sessions map[string]*session
+
+	// With an IdP metadata URL (metadata.go), also under mu.
+	source     *saml.MetadataSource
+	stopSource context.CancelFunc
+	alerter    *saml.Alerter // the SAML page's expiry alerts, logged
 }
 
 // session is one logged-in browser: a SAML login, or a break-glass one.
@@ -97,6 +103,9 @@ func newApp(cfg appConfig) (*app, error) {
 		return nil, errors.New("a break-glass password is required")
 	}
 	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
+	if a.alerter, err = saml.NewAlerter(saml.AlerterConfig{Logger: slog.Default()}); err != nil {
+		return nil, err
+	}
 	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join, "invalid": invalid, "selected": methodSelected}).Parse(pagesHTML); err != nil {
 		return nil, err
 	}
@@ -150,8 +159,9 @@ func newApp(cfg appConfig) (*app, error) {
 	return a, nil
 }
 
-// Close stops the SMTP and Twilio fakes.
+// Close stops the SMTP and Twilio fakes and the metadata refreshes.
 func (a *app) Close() {
+	a.runSource(nil)
 	a.smtpServer.Close()
 	a.twilioServer.Close()
 }
@@ -238,6 +248,7 @@ func (a *app) routes() {
 		a.mux.HandleFunc("GET "+path, a.requireAdmin(page))
 		a.mux.HandleFunc("POST "+path, a.requireAdmin(page))
 	}
+	a.mux.HandleFunc("POST /admin/saml/refresh", a.requireAdmin(a.refreshMetadata))
 }
 
 // applySAML validates settings and, when SAML is enabled, builds the
@@ -248,13 +259,20 @@ func (a *app) applySAML(s samlsp.Settings) error {
 	}
 	var sp *saml.ServiceProvider
 	var h *samlsp.Handler
+	var src *saml.MetadataSource
 	if s.Enabled {
 		var err error
+		if s.IdPMetadataURL != "" {
+			if src, err = a.metadataSource(context.Background(), &s); err != nil {
+				return err
+			}
+		}
 		sp, err = s.ServiceProvider(saml.Config{
-			EntityID:    a.base + "/saml/metadata",
-			ACSURL:      a.base + "/saml/acs",
-			SLOURL:      a.base + "/saml/slo",
-			ReplayCache: a.replay, // shared across settings changes: a replay stays a replay
+			EntityID:       a.base + "/saml/metadata",
+			ACSURL:         a.base + "/saml/acs",
+			SLOURL:         a.base + "/saml/slo",
+			ReplayCache:    a.replay, // shared across settings changes: a replay stays a replay
+			MetadataSource: src,
 		})
 		if err != nil {
 			return err
@@ -274,9 +292,10 @@ func (a *app) applySAML(s samlsp.Settings) error {
 			return err
 		}
 	}
+	a.runSource(src)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.samlSet, a.sp = s, sp
+	a.samlSet, a.sp, a.source = s, sp, src
 	a.handler = nil
 	if h != nil {
 		a.handler = h

@@ -120,6 +120,18 @@ the saved settings still apply until you press Save{{if .Typed}}, which keeps th
 {{define "admin-saml"}}{{template "head" .}}{{template "errors" .}}
 <p>This service provider: entity ID <code>{{.Base}}/saml/metadata</code>, ACS <code>{{.Base}}/saml/acs</code>, SLO <code>{{.Base}}/saml/slo</code>.
 {{if .SAMLOn}}Give the IdP its metadata: <a href="/saml/metadata" download="sp-metadata.xml">sp-metadata.xml</a> (also served at <code>{{.Base}}/saml/metadata</code>).{{end}}</p>
+{{with .Status}}<section id="metadata-status"><h2>Trust in use</h2>
+{{with .Alerts}}<ul class="err">{{range .}}<li>{{.Summary}}. {{.Action}}</li>{{end}}</ul>{{end}}
+{{with .Source}}<p>IdP metadata from <code>{{.URL}}</code> ({{or .Origin "none loaded"}}{{if .SignedBy}}, signed by <code>{{.SignedBy.Subject.CommonName}}</code>{{else}}; <strong>no metadata signing certificate: TLS alone vouches for this metadata</strong>{{end}}).</p>
+<table><tr><th>Last refresh</th><td>{{if .LastAttempt.IsZero}}not yet{{else}}{{.LastAttempt.UTC.Format "2006-01-02 15:04:05 UTC"}}: {{with $.Status.LastError}}<span class="err" id="refresh-error">failed: {{.}} (the metadata in use is kept)</span>{{else}}<span class="ok" id="refresh-ok">succeeded</span>{{end}}{{end}}</td></tr>
+{{if not .FailingSince.IsZero}}<tr><th>Failing since</th><td>{{.FailingSince.UTC.Format "2006-01-02 15:04:05 UTC"}} ({{.Failures}} attempts)</td></tr>{{end}}
+<tr><th>Loaded</th><td>{{if .LoadedAt.IsZero}}never{{else}}{{.LoadedAt.UTC.Format "2006-01-02 15:04:05 UTC"}}{{end}}</td></tr>
+<tr><th>Next refresh</th><td>{{if .NextRefresh.IsZero}}now{{else}}{{.NextRefresh.UTC.Format "2006-01-02 15:04:05 UTC"}}{{end}}</td></tr></table>
+<form method="post" action="/admin/saml/refresh"><button id="refresh-now">Refresh now</button></form>{{end}}
+{{with .ValidUntil}}<p>The IdP metadata is valid until {{.Format "2006-01-02 15:04 UTC"}}.</p>{{end}}
+<table id="certificates"><tr><th>Certificate</th><th>Subject</th><th>Serial</th><th>Expires</th></tr>
+{{range .Certs}}<tr><td>{{.Use}}</td><td>{{.Subject}}</td><td>{{.Serial}}</td><td{{if .Expired}} class="err"{{end}}>{{.NotAfter.Format "2006-01-02"}}{{if .Expired}} (expired){{end}}</td></tr>{{end}}</table>
+</section>{{end}}
 <form method="post">{{with .S}}
 <label><input type="checkbox" name="enabled"{{invalid $.Marks "enabled"}}{{if .Enabled}} checked{{end}}> {{index $.L "enabled"}}</label>
 <label><input type="checkbox" name="debug"{{invalid $.Marks "debug"}}{{if .Debug}} checked{{end}}> {{index $.L "debug"}} (failed logins show every check)</label>
@@ -131,7 +143,9 @@ the saved settings still apply until you press Save{{if .Typed}}, which keeps th
 {{range .Certificates}}<tr><th>Certificate</th><td><code>{{.Subject}}</code>, until {{.NotAfter}}: <span class="{{if .Bad}}err{{else}}ok{{end}}">{{.Status}}</span></td></tr>{{end}}
 {{with .ValidUntil}}<tr><th>Metadata valid until</th><td>{{.}}</td></tr>{{end}}</table></div>
 {{else}}<p class="box" id="in-effect">Single sign-on is off: no identity provider is in effect.</p>{{end}}
-<label>{{index $.L "idp-metadata"}} (or fill the fields below) <textarea name="idp-metadata"{{invalid $.Marks "idp-metadata"}}>{{.IdPMetadata}}</textarea></label>
+<label>{{index $.L "idp-metadata-url"}} (https; keeps the IdP's certificates current, rollovers included) <input type="url" name="idp-metadata-url"{{invalid $.Marks "idp-metadata-url"}} value="{{.IdPMetadataURL}}"></label>
+<label>{{index $.L "idp-metadata-signing-certificate"}} (PEM; optional: without it TLS alone vouches for the metadata) <textarea name="idp-metadata-signing-certificate"{{invalid $.Marks "idp-metadata-signing-certificate"}}>{{.IdPMetadataSigningCertificate}}</textarea></label>
+<label>{{index $.L "idp-metadata"}} (or fill the fields below; with a URL, the last good metadata fetched) <textarea name="idp-metadata"{{invalid $.Marks "idp-metadata"}}>{{.IdPMetadata}}</textarea></label>
 <p class="hint">With metadata, the fields below are optional: an entity ID picks one entity of the metadata, the URLs replace its own, and the certificates are trusted as well.</p>
 <label>{{index $.L "idp-entity-id"}} <input type="text" name="idp-entity-id"{{invalid $.Marks "idp-entity-id"}} value="{{.IdPEntityID}}"></label>
 <label>{{index $.L "sso-url"}} <input type="url" name="sso-url"{{invalid $.Marks "sso-url"}} value="{{.SSOURL}}"></label>

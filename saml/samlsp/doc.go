@@ -23,6 +23,13 @@
 // host's session; POST /saml/logout and the SLO URL run single logout;
 // /saml/metadata serves the SP metadata.
 //
+// With an "IdP metadata URL" in the settings, the IdP comes from a
+// saml.MetadataSource that keeps it current through certificate
+// rollovers: build it from Settings.MetadataSourceConfig, store what its
+// SaveBackingCopy receives as the settings' IdPMetadata, and pass it in
+// saml.Config.MetadataSource. Without a "Metadata signing certificate",
+// TLS alone vouches for that metadata.
+//
 // Read next: HandlerConfig for the options and their defaults,
 // CookieTracker and RequestTracker for hosts with several instances,
 // Settings for the admin page, and SafeRedirect.

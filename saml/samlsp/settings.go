@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/siteadmin/integrations/saml"
 
@@ -28,10 +29,27 @@ type Settings struct {
 	// report of every check (see Config.Debug).
 	Debug bool `json:"debug"`
 
+	// IdPMetadataURL is "IdP metadata URL": where the IdP publishes its
+	// metadata, such as Entra ID's ".../federationmetadata.xml?appid=...".
+	// It must be https (http only on a loopback address, for tests and
+	// demos). When set, the IdP comes from a saml.MetadataSource that
+	// keeps it current, certificate rollovers included (build it with
+	// MetadataSourceConfig); IdPMetadata is then its backing copy, and
+	// SSOURL, SLOURL, IdPCertificate and IdPOldCertificate are not used.
+	// Optional.
+	IdPMetadataURL string `json:"idp-metadata-url,omitempty"`
+	// IdPMetadataSigningCertificate is "Metadata signing certificate",
+	// PEM (one or more): the IdP metadata, fetched or pasted, must be
+	// signed by it. Optional: without it TLS alone vouches for fetched
+	// metadata, and whoever controls the metadata URL's host (or a
+	// certificate for it) controls which IdP certificates are trusted.
+	IdPMetadataSigningCertificate string `json:"idp-metadata-signing-certificate,omitempty"`
 	// IdPMetadata is the IdP's metadata XML. When set it supplies the
 	// IdP's entity ID, SSO and SLO URLs and signing certificates; the
 	// fields below, when set, choose the entity (IdPEntityID) or override
-	// (SSOURL, SLOURL) or add to them (the certificates).
+	// (SSOURL, SLOURL) or add to them (the certificates). With
+	// IdPMetadataURL it is the last good metadata fetched, which the host
+	// stores from MetadataSourceConfig.SaveBackingCopy.
 	IdPMetadata string `json:"idp-metadata,omitempty"`
 	// IdPEntityID is the IdP's entity ID, which every Issuer must equal.
 	// Required without IdPMetadata.
@@ -180,15 +198,33 @@ func mappingErrors(err error) []error {
 	return out
 }
 
-// idp builds the IdentityProvider the settings describe.
+// idp builds the IdentityProvider the settings describe. With a metadata
+// URL it only checks the URL, the signing certificate and the backing
+// copy: the MetadataSource supplies the IdP.
 func (s Settings) idp() (saml.IdentityProvider, []error) {
 	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{field, fmt.Sprintf(format, args...)})
 	}
+	signers, signerErrs := s.metadataSigners()
+	errs = append(errs, signerErrs...)
+	if s.IdPMetadataURL != "" {
+		if err := saml.CheckMetadataURL(s.IdPMetadataURL, saml.IsLoopbackURL(s.IdPMetadataURL)); err != nil {
+			add("idp-metadata-url", "%v", err)
+		}
+		if s.IdPMetadata != "" && len(signerErrs) == 0 {
+			if _, err := s.parseMetadata(signers); err != nil {
+				add("idp-metadata", "the stored copy of the metadata: %v", err)
+			}
+		}
+		return saml.IdentityProvider{}, errs
+	}
 	var idp saml.IdentityProvider
+	if len(signers) > 0 && s.IdPMetadata == "" {
+		add("idp-metadata-signing-certificate", "is set but there is no IdP metadata to check: set the IdP metadata URL (or paste the metadata)")
+	}
 	if s.IdPMetadata != "" {
-		md, err := saml.ParseIdPMetadata([]byte(s.IdPMetadata), s.IdPEntityID)
+		md, err := s.parseMetadata(signers)
 		if err != nil {
 			add("idp-metadata", "%v", err)
 		} else {
@@ -233,6 +269,60 @@ func (s Settings) idp() (saml.IdentityProvider, []error) {
 		}
 	}
 	return idp, errs
+}
+
+// metadataSigners parses the metadata-signing certificates.
+func (s Settings) metadataSigners() ([]*x509.Certificate, []error) {
+	if s.IdPMetadataSigningCertificate == "" {
+		return nil, nil
+	}
+	certs, err := saml.ParseCertificatesPEM([]byte(s.IdPMetadataSigningCertificate))
+	if err != nil {
+		return nil, []error{&FieldError{"idp-metadata-signing-certificate", err.Error()}}
+	}
+	return certs, nil
+}
+
+// parseMetadata parses IdPMetadata, checking its signature when there are
+// signers.
+func (s Settings) parseMetadata(signers []*x509.Certificate) (*saml.IdentityProvider, error) {
+	if len(signers) > 0 {
+		return saml.ParseSignedIdPMetadata([]byte(s.IdPMetadata), s.IdPEntityID, signers, s.allowSHA1())
+	}
+	return saml.ParseIdPMetadata([]byte(s.IdPMetadata), s.IdPEntityID)
+}
+
+func (s Settings) allowSHA1() bool { return s.SignatureMethod == "SHA1" || s.DigestMethod == "SHA1" }
+
+// MetadataSourceConfig returns base (the host's own part: HTTPClient,
+// SaveBackingCopy, Clock, Logger, OnRefresh, ...) with the settings
+// applied: the URL, the entity ID, the metadata-signing certificates,
+// AllowSHA1 when a method is SHA1, AllowHTTP for a loopback http URL,
+// and IdPMetadata as the backing copy unless base has one. Pass the
+// source built from it to Config or ServiceProvider in
+// saml.Config.MetadataSource, and have SaveBackingCopy store the bytes it
+// receives as IdPMetadata. It returns the Validate errors, or an error
+// when SAML is not enabled or there is no metadata URL.
+func (s Settings) MetadataSourceConfig(base saml.MetadataSourceConfig) (saml.MetadataSourceConfig, error) {
+	switch {
+	case !s.Enabled:
+		return saml.MetadataSourceConfig{}, errors.New("saml: single sign-on is not enabled in the settings")
+	case s.IdPMetadataURL == "":
+		return saml.MetadataSourceConfig{}, &FieldError{"idp-metadata-url", "is empty: the IdP is configured by hand or by pasted metadata"}
+	}
+	if err := s.Validate(); err != nil {
+		return saml.MetadataSourceConfig{}, err
+	}
+	cfg := base
+	cfg.URL = s.IdPMetadataURL
+	cfg.EntityID = s.IdPEntityID
+	cfg.SigningCertificates, _ = s.metadataSigners()
+	cfg.AllowSHA1 = base.AllowSHA1 || s.allowSHA1()
+	cfg.AllowHTTP = base.AllowHTTP || strings.HasPrefix(s.IdPMetadataURL, "http:") && saml.IsLoopbackURL(s.IdPMetadataURL)
+	if len(cfg.BackingCopy) == 0 && s.IdPMetadata != "" {
+		cfg.BackingCopy = []byte(s.IdPMetadata)
+	}
+	return cfg, nil
 }
 
 // spKeyPair parses the SP's key pair when requests are signed.
@@ -292,12 +382,15 @@ func (s Settings) decryption() ([]*rsa.PrivateKey, *x509.Certificate, []error) {
 }
 
 // Config returns base (the host's own part: EntityID, ACSURL, SLOURL,
-// Clock, ReplayCache, Logger, ...) with the settings applied: the IdP,
-// Debug, AllowIdPInitiated, WantAssertionsSigned, the signing key pair and
+// Clock, ReplayCache, Logger, and with an IdP metadata URL the
+// MetadataSource built from MetadataSourceConfig) with the settings
+// applied: the IdP (unless it comes from the MetadataSource), Debug,
+// AllowIdPInitiated, WantAssertionsSigned, the signing key pair and
 // methods when AuthnRequests are signed, the decryption keys, AllowSHA1
 // when a method is SHA1, and the two encryption allowances when either
-// base or the settings turn them on. It returns the Validate errors, or an error when SAML is not
-// enabled.
+// base or the settings turn them on. It returns the Validate errors, or an
+// error when SAML is not enabled, or when there is a metadata URL and base
+// has no MetadataSource.
 func (s Settings) Config(base saml.Config) (saml.Config, error) {
 	if !s.Enabled {
 		return saml.Config{}, errors.New("saml: single sign-on is not enabled in the settings")
@@ -306,13 +399,19 @@ func (s Settings) Config(base saml.Config) (saml.Config, error) {
 		return saml.Config{}, err
 	}
 	cfg := base
-	cfg.IdP, _ = s.idp()
+	switch {
+	case s.IdPMetadataURL == "":
+		cfg.IdP, _ = s.idp()
+		cfg.MetadataSource = nil
+	case base.MetadataSource == nil:
+		return saml.Config{}, &FieldError{"idp-metadata-url", "is set, so the IdP comes from a saml.MetadataSource: build one from Settings.MetadataSourceConfig and pass it in saml.Config.MetadataSource"}
+	}
 	cfg.Debug = s.Debug
 	cfg.AllowIdPInitiated = s.AllowIdPInitiated
 	cfg.AllowCBCInUnsignedResponse = base.AllowCBCInUnsignedResponse || s.AllowCBCInUnsignedResponse
 	cfg.AllowLegacyEncryption = base.AllowLegacyEncryption || s.AllowLegacyEncryption
 	cfg.WantAssertionsSigned = s.WantAssertionsSigned
-	cfg.AllowSHA1 = base.AllowSHA1 || s.SignatureMethod == "SHA1" || s.DigestMethod == "SHA1"
+	cfg.AllowSHA1 = base.AllowSHA1 || s.allowSHA1()
 	cfg.SigningKey, cfg.SigningCertificate, _ = s.spKeyPair()
 	cfg.DecryptionKeys, cfg.EncryptionCertificate, _ = s.decryption()
 	if cfg.SigningKey != nil {
@@ -359,6 +458,7 @@ func (s Settings) MappingConfig() mapping.Config {
 func (s Settings) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("enabled", s.Enabled), slog.Bool("debug", s.Debug),
+		slog.String("idp-metadata-url", s.IdPMetadataURL),
 		slog.Int("idp-metadata-bytes", len(s.IdPMetadata)), slog.String("idp-entity-id", s.IdPEntityID),
 		slog.String("sso-url", s.SSOURL), slog.String("slo-url", s.SLOURL),
 		slog.Bool("authn-requests-signed", s.AuthnRequestsSigned), slog.String("sp-private-key", s.SPPrivateKey.String()),

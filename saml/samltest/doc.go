@@ -21,5 +21,11 @@
 // the result with IdP.SignXML, which inserts signatures without
 // re-serializing the rest of the document.
 //
-// Look next at New and its options, ResponseSpec, and IdP.SignXML.
+// For a host's tests of IdP metadata refreshes, MetadataWith signs the
+// metadata with a key of its own, Rotate and Publishing play a signing key
+// rollover, MetadataServer serves the metadata over HTTPS, and Clock moves
+// a refresh schedule or an expiry alert along without waiting.
+//
+// Look next at New and its options, ResponseSpec, IdP.SignXML, and
+// MetadataServer.
 package samltest

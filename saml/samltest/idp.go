@@ -42,6 +42,11 @@ type IdP struct {
 	// Certificate holds Key's public key. It is what a service provider
 	// trusts and what every KeyInfo carries.
 	Certificate *x509.Certificate
+	// ExtraCertificates are published in the metadata and
+	// IdentityProvider after Certificate but never sign: the next
+	// certificate ahead of a key rollover, the previous one after it (see
+	// Rotate).
+	ExtraCertificates []*x509.Certificate
 	// SSOURL is the SingleSignOnService location, for both bindings.
 	SSOURL string
 	// SLOURL is the SingleLogoutService location, for both bindings.
@@ -187,7 +192,8 @@ func NewCertificate(key crypto.Signer, cn string, notBefore, notAfter time.Time)
 
 // IdentityProvider returns what a service provider trusts about this IdP:
 // its entity ID, its SSO and SLO endpoints for the HTTP-Redirect and
-// HTTP-POST bindings (in that order), and its certificate.
+// HTTP-POST bindings (in that order), and its certificate followed by its
+// ExtraCertificates.
 func (idp *IdP) IdentityProvider() saml.IdentityProvider {
 	return saml.IdentityProvider{
 		EntityID: idp.EntityID,
@@ -199,7 +205,7 @@ func (idp *IdP) IdentityProvider() saml.IdentityProvider {
 			{Binding: saml.BindingHTTPRedirect, Location: idp.SLOURL},
 			{Binding: saml.BindingHTTPPOST, Location: idp.SLOURL},
 		},
-		Certificates: []*x509.Certificate{idp.Certificate},
+		Certificates: append([]*x509.Certificate{idp.Certificate}, idp.ExtraCertificates...),
 	}
 }
 
