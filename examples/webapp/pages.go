@@ -20,6 +20,7 @@ textarea{height:6em;font-family:ui-monospace,monospace;font-size:.9em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.9em}code{overflow-wrap:anywhere}
 table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 fieldset{margin:1em 0;border:1px solid #ccc;border-radius:4px}button{font:inherit;padding:.3em .9em}
+#recent-sms{font-size:.9em}
 </style>{{end}}
 
 {{define "head"}}<!DOCTYPE html>
@@ -199,7 +200,7 @@ the saved settings still apply until you press Save{{if .Typed}}, which keeps th
 <fieldset><legend>Test</legend>
 <label>{{index $.L "to"}} <input type="text" name="test-to"{{invalid $.Marks "to"}} value="{{.TestTo}}" data-enter="send-test-sms" placeholder="+14155550100"></label>
 <button type="submit" name="action" value="test" id="send-test-sms">Send Test SMS</button>
-<p class="hint">The test sends with the settings in this form, saved or not.</p></fieldset>
+<p class="hint">The test sends with the settings in this form, saved or not. The send limits count it as they count two-factor codes: 5 an hour to one number.</p></fieldset>
 </form>
 {{with .Receipt}}<p class="box ok" id="test-result">Sent to {{$.TestTo}}: {{.SID}}, status {{.Status}}, {{.Segments}} segment(s).</p>{{end}}
 {{with .Limited}}<div class="box err" id="test-result"><p id="limit-message">{{.UserMessage}}</p>
