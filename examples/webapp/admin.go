@@ -369,8 +369,10 @@ func (a *app) smtpRoots(s smtpx.Settings) *x509.CertPool {
 	return nil
 }
 
-// adminTwilio shows and saves the Twilio settings and runs "Send Test SMS"
-// (twilio.SendTest) with the settings in the form, saved or not.
+// adminTwilio shows and saves the Twilio settings, runs "Send Test SMS"
+// with the settings in the form, saved or not (see twilioTest), and lists
+// the latest test SMS with what Twilio reported about them. ?key= shows
+// one test SMS's delivery, for a browser without JavaScript.
 func (a *app) adminTwilio(w http.ResponseWriter, r *http.Request) {
 	a.mu.RLock()
 	stored := a.twilio
@@ -396,22 +398,12 @@ func (a *app) adminTwilio(w http.ResponseWriter, r *http.Request) {
 		data["TestTo"] = to
 		saved := false
 		if f("action") == "test" {
-			data["Tested"] = true
-			receipt, err := twilio.SendTest(r.Context(), s, to)
-			switch {
-			case err != nil && hasFieldError(err):
-				withErrors(data, newFormErrors(err, twilioLabels))
-			case err != nil:
-				data["TestError"] = err.Error()
-			default:
-				data["Receipt"] = receipt
-			}
+			a.twilioTest(r, s, to, data)
 		} else if err := s.Validate(); err != nil {
 			withErrors(data, newFormErrors(err, twilioLabels))
+		} else if err := a.saveTwilio(s); err != nil {
+			withErrors(data, newFormErrors(err, twilioLabels))
 		} else {
-			a.mu.Lock()
-			a.twilio = s
-			a.mu.Unlock()
 			data["Saved"], saved = true, true
 		}
 		if !saved {
@@ -420,10 +412,22 @@ func (a *app) adminTwilio(w http.ResponseWriter, r *http.Request) {
 			data["Typed"] = typedNames(typedToken, typedSecret)
 		}
 	}
+	if key := r.URL.Query().Get("key"); r.Method == http.MethodGet && key != "" {
+		// The no-JavaScript way to follow a test SMS: its "Refresh status"
+		// link.
+		if m, ok := a.testSMS.get(key); ok {
+			data["Delivery"], data["TestTo"] = m, m.To
+		} else {
+			data["TestError"] = fmt.Sprintf("No test SMS with this key: the app keeps the last %d.", keptTestSMS)
+		}
+	}
 	data["S"] = s
 	data["TokenSet"] = !s.AuthToken.IsZero()
 	data["SecretSet"] = !s.APIKeySecret.IsZero()
 	data["Fake"] = a.twilioServer.URL
 	data["SMS"] = a.twilioServer.Messages()
+	data["Recent"] = a.testSMS.recent()
+	data["Refusals"] = a.limiter.Refusals()
+	data["StatusURL"] = a.base + statusPath
 	a.render(w, r, http.StatusOK, "admin-twilio", data)
 }

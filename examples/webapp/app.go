@@ -22,6 +22,7 @@ import (
 	"github.com/siteadmin/integrations/examples/internal/demo"
 	"github.com/siteadmin/integrations/mapping"
 	"github.com/siteadmin/integrations/mapping/mappingtest"
+	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/saml"
 	"github.com/siteadmin/integrations/saml/samlsp"
 	"github.com/siteadmin/integrations/saml/samltest"
@@ -39,6 +40,9 @@ type appConfig struct {
 	// BreakGlassPassword logs a browser in directly as a site admin,
 	// whatever the SAML settings are. Required.
 	BreakGlassPassword string
+	// Now is the clock of the send limits and of the test SMS log, so
+	// that tests can stand inside one limit window. Default: time.Now.
+	Now func() time.Time
 }
 
 // app is the whole web application: the service provider and its handler,
@@ -63,6 +67,10 @@ type app struct {
 	smtpServer   *smtptest.Server
 	twilioServer *twiliotest.Server
 
+	now     func() time.Time
+	limiter *notify.Limiter // the send limits of "Send Test SMS"
+	testSMS *testSMSLog     // the test SMS sent, with Twilio's reports
+
 	mu       sync.RWMutex
 	samlSet  samlsp.Settings
 	sp       *saml.ServiceProvider
@@ -75,6 +83,13 @@ type app struct {
 	source     *saml.MetadataSource
 	stopSource context.CancelFunc
 	alerter    *saml.Alerter // the SAML page's expiry alerts, logged
+
+	// statusHandler verifies Twilio's status callbacks with the saved
+	// auth token (and the one it replaced, until prevTokenExpires); nil
+	// while the saved settings have none.
+	statusHandler    *twilio.StatusHandler
+	prevToken        integrations.Secret
+	prevTokenExpires time.Time
 }
 
 // session is one logged-in browser: a SAML login, or a break-glass one.
@@ -102,11 +117,16 @@ func newApp(cfg appConfig) (*app, error) {
 	if cfg.BreakGlassPassword == "" {
 		return nil, errors.New("a break-glass password is required")
 	}
-	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{}}
+	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{},
+		now: cfg.Now, testSMS: &testSMSLog{}}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	if a.alerter, err = saml.NewAlerter(saml.AlerterConfig{Logger: slog.Default()}); err != nil {
 		return nil, err
 	}
-	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join, "invalid": invalid, "selected": methodSelected}).Parse(pagesHTML); err != nil {
+	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join, "invalid": invalid, "selected": methodSelected,
+		"clock": clock, "stamp": stamp, "stateClass": stateClass, "limitText": limitText}).Parse(pagesHTML); err != nil {
 		return nil, err
 	}
 	a.idp, err = samltest.New(
@@ -153,7 +173,14 @@ func newApp(cfg appConfig) (*app, error) {
 		Authentication: smtpx.AuthPlain, Username: "app", Password: "app-password",
 	}
 	a.twilioServer = twiliotest.NewServer()
-	a.twilio = a.twilioServer.Settings()
+	// The SDK's default limits, those a host ships for two-factor codes:
+	// the sixth test SMS to one number within a clock hour is refused.
+	if a.limiter, err = notify.NewLimiter(notify.LimiterConfig{Now: a.now}); err != nil {
+		return nil, err
+	}
+	if err := a.saveTwilio(a.twilioServer.Settings()); err != nil {
+		return nil, err
+	}
 
 	a.routes()
 	return a, nil
@@ -249,6 +276,11 @@ func (a *app) routes() {
 		a.mux.HandleFunc("POST "+path, a.requireAdmin(page))
 	}
 	a.mux.HandleFunc("POST /admin/saml/refresh", a.requireAdmin(a.refreshMetadata))
+	a.mux.HandleFunc("GET /admin/twilio/status", a.requireAdminJSON(a.testSMSStatus))
+	// Twilio's status callbacks pass the cross-origin check as any
+	// server-to-server post does: they carry neither Sec-Fetch-Site nor
+	// Origin. Their signature is what admits them.
+	a.mux.HandleFunc(statusPath, a.twilioCallback)
 }
 
 // applySAML validates settings and, when SAML is enabled, builds the

@@ -57,6 +57,22 @@ func (a *app) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// requireAdminJSON is requireAdmin for the endpoints the pages' scripts
+// call: a JSON error, 401 for a browser that is not logged in and 403
+// for one that is not a site admin's, instead of a page.
+func (a *app) requireAdminJSON(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch s, ok := a.siteAdmin(r); {
+		case ok:
+			next(w, r)
+		case s == nil:
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "log in as a site admin first"})
+		default:
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "site admins only"})
+		}
+	}
+}
+
 // loginPage offers SSO (when SAML is on) and the break-glass login, which
 // works whatever the SAML settings are, so that an admin can repair them.
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {

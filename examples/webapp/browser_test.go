@@ -1,24 +1,32 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/siteadmin/integrations/notify/notifytest"
+	"github.com/siteadmin/integrations/twilio"
+	"github.com/siteadmin/integrations/twilio/twiliotest"
 )
 
 // TestBrowser drives the app in a headless Chromium (Debian's chromium
 // package) over the DevTools protocol, the way a person uses it: logins
 // started at the app and at the IdP, the Diff page, logout both ways, each
-// admin page with its test box (Enter included), a non-admin refused, and
+// admin page with its test box (Enter included; a test SMS's delivery
+// status seen to arrive, and the send limit met), a non-admin refused, and
 // a failed login with SAML debugging on. Without Chromium it skips; with
 // CI=true it fails instead.
 func TestBrowser(t *testing.T) {
 	start := time.Now()
 	browser := startChromium(t)
-	a, base := startApp(t)
+	// The send limits' clock stands still, 40 minutes before the end of
+	// their window.
+	a, base := startAppWith(t, appConfig{Now: notifytest.NewClock(time.Date(2030, 1, 2, 10, 20, 0, 0, time.UTC)).Now})
 	t.Logf("chromium ready in %v", time.Since(start).Round(time.Millisecond))
 	defer func() { t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond)) }()
 	defer func() {
@@ -93,7 +101,11 @@ func TestBrowser(t *testing.T) {
 		tb.pressEnter()
 		tb.loaded("/admin/twilio")
 
-		// Enter in "Send Test SMS to" runs the test, not Save.
+		// Enter in "Send Test SMS to" runs the test, not Save. Twilio's
+		// status callbacks are held back until the page shows Twilio's
+		// answer, so that the page is seen to follow them.
+		gate := make(chan struct{})
+		a.twilioServer.SetCallbackClient(&http.Client{Transport: gatedTransport{gate}})
 		tb.typeInto(`input[name="test-to"]`, "+14155550123")
 		tb.pressEnter()
 		tb.waitFor("the SMS test", `document.querySelector("#test-result")`)
@@ -101,11 +113,46 @@ func TestBrowser(t *testing.T) {
 		assert.False(t, tb.has("#saved"))
 		assert.Contains(t, tb.text("#sms"), "+14155550123")
 		require.Len(t, a.twilioServer.Messages(), 1)
+		assert.True(t, strings.HasPrefix(tb.text("#delivery-state"), "queued: "), tb.text("#delivery-state"))
+		assert.True(t, tb.has("#delivery[data-poll]"))
+		close(gate)
+		tb.waitFor("the delivered status", `document.querySelector("#delivery-state").innerText.startsWith("delivered: ")`)
+		assert.Contains(t, tb.text("#delivery-state"), "the carrier reports the message delivered to the handset")
+		steps := tb.text("#delivery-steps")
+		assert.Regexp(t, `(?s)^10:20:00 UTC: queued: .*\n10:20:00 UTC: sent: .*\n10:20:00 UTC: delivered: `, steps)
+		assert.True(t, tb.has("#delivery-waiting[hidden]"))
+		assert.Equal(t, "delivered", tb.text("#recent-sms tr.ok .state"), "the list follows too")
+		a.twilioServer.SetCallbackClient(nil)
+
+		// An SMS the carrier could not deliver says why, in plain words.
+		a.twilioServer.SetOutcome("+14155550124", twiliotest.Undelivered(twilio.CodeUnreachable))
+		tb.typeInto(`input[name="test-to"]`, "+14155550124")
+		tb.click("#send-test-sms")
+		tb.waitFor("the undelivered status", `document.querySelector("#delivery-state") && document.querySelector("#delivery-state").innerText.startsWith("undelivered (error 30003): ")`)
+		assert.Contains(t, tb.text("#delivery-state"), "the phone could not be reached")
+		assert.Contains(t, tb.text("#delivery"), "Delivery of the test SMS to +14155550124")
+		assert.Contains(t, tb.text("#recent-sms tr.err"), "30003")
+
+		// A burst to one number meets the send limit's sentence.
+		sendAgain := func() {
+			_, err := tb.eval(`document.body.dataset.stale = "yes"`) // until the next page replaces it
+			require.NoError(t, err)
+			tb.click("#send-test-sms")
+			tb.waitFor("the test's result", `document.readyState === "complete" && !document.body.dataset.stale && document.querySelector("#test-result")`)
+		}
+		for range 4 {
+			sendAgain()
+			assert.Contains(t, tb.text("#test-result"), "Sent to +14155550124")
+		}
+		sendAgain()
+		assert.Equal(t, "Too many text messages to this number; try again in 40 minutes.", tb.text("#limit-message"))
+		require.Len(t, a.twilioServer.Messages(), 6)
 
 		// A new auth token, tested (and refused by the fake), stays in its
 		// field; Save then keeps it.
 		tb.typeInto(`input[name="auth-token"]`, "0123456789abcdef0123456789abcdef")
-		tb.click("#send-test-sms")
+		tb.typeInto(`input[name="test-to"]`, "+14155550125") // a number under its limit
+		sendAgain()
 		tb.waitFor("the failed SMS test", `document.querySelector("#test-result.err")`)
 		assert.Equal(t, 1, strings.Count(tb.text("body"), "error 20003"))
 		assert.Contains(t, tb.text("#unsaved"), "keeps the auth token you typed")

@@ -3,7 +3,10 @@
 // sync shown as the explained Diff, and admin pages for the SAML, SMTP and
 // Twilio settings with their "Send test email to" and "Send Test SMS"
 // boxes (wired to in-process fakes of an SMTP server and of Twilio until
-// the admin points them at real ones).
+// the admin points them at real ones). A test SMS takes the path of a
+// two-factor code: the SDK's send limits (5 an hour to one number), then
+// Twilio's signed status callbacks at /twilio/status, which the Twilio
+// page shows as they arrive, with a list of the latest test SMS.
 //
 //	go run ./examples/webapp [-addr 127.0.0.1:8000]
 //

@@ -28,10 +28,18 @@ const testPassword = "correct horse battery staple"
 // startApp serves a new app on a loopback port and returns its URL.
 func startApp(t *testing.T) (*app, string) {
 	t.Helper()
+	return startAppWith(t, appConfig{})
+}
+
+// startAppWith is startApp with cfg, whose BaseURL and
+// BreakGlassPassword it sets.
+func startAppWith(t *testing.T, cfg appConfig) (*app, string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + l.Addr().String()
-	a, err := newApp(appConfig{BaseURL: base, BreakGlassPassword: testPassword})
+	cfg.BaseURL, cfg.BreakGlassPassword = base, testPassword
+	a, err := newApp(cfg)
 	require.NoError(t, err)
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: a}}
 	srv.Start()

@@ -2,8 +2,9 @@ package main
 
 // pagesHTML holds every page: plain HTML with one style sheet, which the
 // SAML failure page (samlsp) shares in spirit. The only JavaScript submits
-// the IdP's auto-posting form, and makes Enter in a test box run its test
-// (without it, Enter saves and the typed recipient is kept).
+// the IdP's auto-posting form, makes Enter in a test box run its test
+// (without it, Enter saves and the typed recipient is kept), and follows
+// a test SMS's delivery status (without it, a "Refresh status" link).
 const pagesHTML = `
 {{define "style"}}<style>
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:48em;margin:0 auto;padding:1em;color:#222}
@@ -19,6 +20,7 @@ textarea{height:6em;font-family:ui-monospace,monospace;font-size:.9em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.8em;font-size:.9em}code{overflow-wrap:anywhere}
 table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 fieldset{margin:1em 0;border:1px solid #ccc;border-radius:4px}button{font:inherit;padding:.3em .9em}
+#recent-sms{font-size:.9em}
 </style>{{end}}
 
 {{define "head"}}<!DOCTYPE html>
@@ -212,10 +214,77 @@ the saved settings still apply until you press Save{{if .Typed}}, which keeps th
 <fieldset><legend>Test</legend>
 <label>{{index $.L "to"}} <input type="text" name="test-to"{{invalid $.Marks "to"}} value="{{.TestTo}}" data-enter="send-test-sms" placeholder="+14155550100"></label>
 <button type="submit" name="action" value="test" id="send-test-sms">Send Test SMS</button>
-<p class="hint">The test sends with the settings in this form, saved or not.</p></fieldset>
+<p class="hint">The test sends with the settings in this form, saved or not. The send limits count it as they count two-factor codes: 5 an hour to one number.</p></fieldset>
 </form>
 {{with .Receipt}}<p class="box ok" id="test-result">Sent to {{$.TestTo}}: {{.SID}}, status {{.Status}}, {{.Segments}} segment(s).</p>{{end}}
+{{with .Limited}}<div class="box err" id="test-result"><p id="limit-message">{{.UserMessage}}</p>
+<p class="hint">Nothing was sent: the send limits refused it ({{limitText .}}), as they would a two-factor code.
+They are the SDK's defaults, which a host ships against SMS pumping: 5 an hour to one number, 100 an hour to one country, 500 an hour in all.</p></div>{{end}}
 {{with .TestError}}<p class="box err" id="test-result">{{.}}</p>{{end}}
+{{with .Delivery}}{{template "delivery" .}}{{end}}
+<h2>Recent test SMS</h2>
+<p class="hint">The last 50, newest first, with the last status Twilio reported: those undelivered or failed never arrived.
+Twilio reports to <code>{{.StatusURL}}</code>, signed with the saved auth token; the in-process fake reaches it, a real Twilio account does not (this app listens on loopback).</p>
+<table id="recent-sms"><tr><th>Sent</th><th>To</th><th>Message</th><th>Status</th><th>Code</th><th>What it means</th></tr>
+{{range .Recent}}<tr data-key="{{.Key}}" class="{{stateClass .Status.State}}"><td>{{stamp .SentAt}}</td><td>{{.To}}</td><td>{{if .SID}}<a href="/admin/twilio?key={{.Key}}#delivery"><code>{{.SID}}</code></a>{{end}}</td><td class="state">{{.Status.State}}</td><td class="code">{{.Status.ErrorCode}}</td><td class="reason">{{.Status.Reason}}{{with .NoStatus}} (no delivery status: {{.}}){{end}}</td></tr>
+{{else}}<tr><td colspan="6">none yet</td></tr>{{end}}</table>
+{{with .Refusals}}<p id="refusals">Refused by the send limits since the app started: {{.Number}} per number, {{.Country}} per country, {{.Overall}} overall, {{.NotAllowed}} to countries not allowed.</p>{{end}}
 <h2>SMS received by the fake</h2><table id="sms">{{range .SMS}}<tr><td>{{.To}}</td><td>{{.Body}}</td></tr>{{else}}<tr><td>none yet</td></tr>{{end}}</table>
+<script>
+// Follows the test SMS of the #delivery box until its status is final,
+// writing what the server would render from GET /admin/twilio/status.
+(() => {
+	const box = document.getElementById("delivery");
+	if (!box || !box.dataset.poll) return;
+	const key = box.dataset.key, started = Date.now();
+	const cls = s => s === "delivered" ? "ok" : s === "undelivered" || s === "failed" ? "err" : "";
+	const clock = at => new Date(at).toISOString().slice(11, 19) + " UTC";
+	const state = (el, st) => {
+		const b = document.createElement("strong");
+		b.textContent = st.state;
+		el.replaceChildren(b, (st["error-code"] ? " (error " + st["error-code"] + ")" : "") + ": " + (st.reason || ""));
+	};
+	const show = m => {
+		box.className = "box " + cls(m.status.state);
+		state(document.getElementById("delivery-state"), m.status);
+		document.getElementById("delivery-steps").replaceChildren(...m.steps.map(st => {
+			const li = document.createElement("li");
+			state(li, st);
+			li.prepend(clock(st.at) + ": ");
+			return li;
+		}));
+		document.getElementById("delivery-waiting").hidden = m.final;
+		const row = document.querySelector('#recent-sms tr[data-key="' + CSS.escape(key) + '"]');
+		if (row) {
+			row.className = cls(m.status.state);
+			row.querySelector(".state").textContent = m.status.state;
+			row.querySelector(".code").textContent = m.status["error-code"] || "";
+			row.querySelector(".reason").textContent = m.status.reason || "";
+		}
+	};
+	const poll = async () => {
+		try {
+			const r = await fetch("/admin/twilio/status?key=" + encodeURIComponent(key), {cache: "no-store"});
+			if (r.ok) {
+				const m = await r.json();
+				show(m);
+				if (m.final) return;
+			}
+		} catch (e) {} // the next poll tries again
+		if (Date.now() - started < 10 * 60 * 1000) setTimeout(poll, 1000);
+	};
+	setTimeout(poll, 1000);
+})();
+</script>
 {{template "foot" .}}{{end}}
+
+{{define "delivery"}}<div class="box {{stateClass .Status.State}}" id="delivery" data-key="{{.Key}}"{{if not (or .Final .NoStatus)}} data-poll="on"{{end}}>
+<h2>Delivery of the test SMS to {{.To}}</h2>
+{{if .NoStatus}}<p id="delivery-state">No delivery status: {{.NoStatus}}.</p>{{else}}
+<p id="delivery-state">{{template "state" .Status}}</p>
+<ol id="delivery-steps">{{range .Steps}}<li>{{clock .At}}: {{template "state" .}}</li>{{end}}</ol>
+<p class="hint"><span id="delivery-waiting"{{if .Final}} hidden{{end}}>Waiting for Twilio's next report; this box follows it. </span><a id="refresh-status" href="/admin/twilio?key={{.Key}}#delivery">Refresh status</a></p>{{end}}
+</div>{{end}}
+
+{{define "state"}}<strong>{{.State}}</strong>{{with .ErrorCode}} (error {{.}}){{end}}: {{.Reason}}{{end}}
 `
