@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
-
-	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // Defaults for the zero values of Config.
@@ -128,11 +126,9 @@ type ServiceProvider struct {
 	certs []trustedCert
 }
 
-// trustedCert is one pinned IdP certificate with the goxmldsig context that
-// verifies with it alone.
+// trustedCert is one pinned IdP certificate.
 type trustedCert struct {
 	cert *x509.Certificate
-	ctx  *dsig.ValidationContext
 }
 
 // NewServiceProvider validates cfg, fills its defaults and returns a
@@ -157,20 +153,9 @@ func NewServiceProvider(cfg Config) (*ServiceProvider, error) {
 	}
 	sp := &ServiceProvider{cfg: cfg}
 	for _, c := range cfg.IdP.Certificates {
-		sp.certs = append(sp.certs, trustedCert{cert: c, ctx: sp.validationContext(c)})
+		sp.certs = append(sp.certs, trustedCert{cert: c})
 	}
 	return sp, nil
-}
-
-// validationContext returns a goxmldsig context that trusts c alone.
-// goxmldsig always checks the certificate's dates against its own clock,
-// so that clock is pinned inside the validity period; verifySignature
-// checks the dates itself when the host asks for it.
-func (sp *ServiceProvider) validationContext(c *x509.Certificate) *dsig.ValidationContext {
-	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{c}})
-	ctx.IdAttribute = "ID"
-	ctx.Clock = dsig.NewFakeClockAt(c.NotBefore)
-	return ctx
 }
 
 func (cfg *Config) validate() error {

@@ -220,9 +220,16 @@ func cipherValue(el *etree.Element) ([]byte, *decryptFailure) {
 	return b, nil
 }
 
+// decodeBase64 decodes an xs:base64Binary value, which may hold XML
+// whitespace (xmlsec1 breaks lines every 64 characters) and nothing else.
 func decodeBase64(s string) ([]byte, error) {
 	if strings.ContainsAny(s, " \t\r\n") {
-		s = strings.Join(strings.Fields(s), "")
+		s = strings.Map(func(r rune) rune {
+			if isXMLSpace(r) {
+				return -1
+			}
+			return r
+		}, s)
 	}
 	return base64.StdEncoding.DecodeString(s)
 }

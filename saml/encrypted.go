@@ -42,7 +42,6 @@ func (v *verification) decryptAssertion() *Error {
 		v.assertion = assertion // covered by the Response signature
 		return nil
 	}
-	inheritNamespaces(assertion)
 	verified, e := v.verifySignature(assertion, sig)
 	if e != nil {
 		return e

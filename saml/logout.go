@@ -17,6 +17,12 @@ const (
 	StatusResponder = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 )
 
+// MaxLogoutMessageSize caps the XML of a LogoutRequest or LogoutResponse
+// from the IdP (inflated, in the HTTP-Redirect binding), or
+// Config.MaxResponseSize when that is smaller. Real ones are well under
+// 10 KB; the cap keeps what a stranger can make the SLO URL parse small.
+const MaxLogoutMessageSize = 64 << 10
+
 // MaxMessageAge is how old (by its IssueInstant, beyond the clock skew) a
 // LogoutRequest or LogoutResponse from the IdP may be. Browsers deliver
 // them within seconds; an old one is a replay.
@@ -300,7 +306,7 @@ type inbound struct {
 // POST, and requires a valid signature: over the query in the first, an
 // enveloped XML signature of the root in the second.
 func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, error) {
-	max := sp.cfg.MaxResponseSize
+	max := min(sp.cfg.MaxResponseSize, MaxLogoutMessageSize)
 	switch r.Method {
 	case http.MethodGet:
 		m, err := parseRedirectQuery(r.URL.RawQuery, max)
@@ -350,7 +356,7 @@ func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, err
 		if err != nil {
 			return nil, err
 		}
-		verified, _, err := sp.verify(root, sig)
+		verified, _, err := sp.verify(root, sig, 3*max)
 		if err != nil {
 			return nil, err
 		}

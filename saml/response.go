@@ -226,7 +226,6 @@ func (v *verification) checkSignatures(root *etree.Element, sc *scanned) *Error 
 		v.assertion = a
 		return nil
 	}
-	inheritNamespaces(assertion)
 	verified, e := v.verifySignature(assertion, assertionSig)
 	if e != nil {
 		return e
@@ -263,7 +262,7 @@ func (v *verification) verifySignature(signed, sigEl *etree.Element) (*etree.Ele
 	if err != nil {
 		return nil, err.(*Error)
 	}
-	verified, tc, err := v.sp.verify(signed, sig)
+	verified, tc, err := v.sp.verify(signed, sig, 3*v.sp.cfg.MaxResponseSize)
 	if err != nil {
 		return nil, err.(*Error)
 	}
