@@ -2,7 +2,6 @@ package saml
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -148,7 +147,7 @@ func addAttribute(a *Assertion, el *etree.Element) {
 		}
 	}
 	a.Attributes[name] = values
-	if fn, ok := attr(el, "FriendlyName"); ok && strings.TrimSpace(fn) != "" {
+	if fn, ok := attr(el, "FriendlyName"); ok && trimXMLSpace(fn) != "" {
 		if a.FriendlyNames == nil {
 			a.FriendlyNames = map[string]string{}
 		}

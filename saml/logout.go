@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -169,7 +168,7 @@ func (sp *ServiceProvider) ParseLogoutRequest(ctx context.Context, r *http.Reque
 	if nameID == nil {
 		return nil, newError(CodeStructure, "the LogoutRequest has no NameID, so it does not say whose session ends")
 	}
-	req.NameID = NameID{Value: strings.TrimSpace(text(nameID))}
+	req.NameID = NameID{Value: trimXMLSpace(text(nameID))}
 	req.NameID.Format, _ = attr(nameID, "Format")
 	req.NameID.NameQualifier, _ = attr(nameID, "NameQualifier")
 	req.NameID.SPNameQualifier, _ = attr(nameID, "SPNameQualifier")
@@ -178,7 +177,7 @@ func (sp *ServiceProvider) ParseLogoutRequest(ctx context.Context, r *http.Reque
 		return nil, newError(CodeStructure, "the LogoutRequest's NameID is empty")
 	}
 	for _, s := range children(root, nsProtocol, "SessionIndex") {
-		req.SessionIndexes = append(req.SessionIndexes, strings.TrimSpace(text(s)))
+		req.SessionIndexes = append(req.SessionIndexes, trimXMLSpace(text(s)))
 	}
 	if e := sp.checkMessageReplay(ctx, "logout-request", id, issued); e != nil {
 		return nil, e
@@ -256,7 +255,7 @@ func (sp *ServiceProvider) checkLogoutMessage(root *etree.Element, tag string, n
 	if issuer == nil {
 		return "", time.Time{}, newError(CodeIssuer, "the %s has no Issuer; want %q", tag, want)
 	}
-	if got := strings.TrimSpace(text(issuer)); got != want {
+	if got := trimXMLSpace(text(issuer)); got != want {
 		return "", time.Time{}, newError(CodeIssuer, "the %s was issued by %q, the configured IdP is %q", tag, got, want)
 	}
 	dest, _ := attr(root, "Destination")

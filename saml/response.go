@@ -319,7 +319,7 @@ func (v *verification) checkStatus() *Error {
 		msg += " / " + sub
 	}
 	if m, _ := child(status, nsProtocol, "StatusMessage"); m != nil {
-		msg += fmt.Sprintf(" (%q)", strings.TrimSpace(text(m)))
+		msg += fmt.Sprintf(" (%q)", trimXMLSpace(text(m)))
 	}
 	return newError(CodeStatus, "%s", msg)
 }
@@ -340,7 +340,7 @@ func (v *verification) checkIssuers() *Error {
 		if format, ok := attr(issuer, "Format"); ok && format != "urn:oasis:names:tc:SAML:2.0:nameid-format:entity" {
 			return newError(CodeIssuer, "the %s Issuer has Format %q, want the entity format", el.Tag, format)
 		}
-		if got := strings.TrimSpace(text(issuer)); got != want {
+		if got := trimXMLSpace(text(issuer)); got != want {
 			return newError(CodeIssuer, "the %s was issued by %q, the configured IdP is %q", el.Tag, got, want)
 		}
 	}
