@@ -44,6 +44,12 @@
 // NewHandler serves all of it (login, ACS with team sync, metadata, logout)
 // under one prefix. Settings is the admin's SAML page.
 //
+// Single logout (ParseLogoutRequest, ParseLogoutResponse) needs the IdP to
+// sign its logout messages: unsigned ones are refused, since anyone could
+// otherwise end a user's sessions or confirm a logout that did not happen.
+// Admins turn signing on at the IdP; in SimpleSAMLphp it is
+// 'sign.logout' => true in the IdP's metadata for this service provider.
+//
 // Read next: Config for the options and their defaults, Assertion for what a
 // login yields, Handler for the HTTP side, ReplayCache for hosts with
 // several instances, and package samltest for a test IdP.

@@ -293,6 +293,14 @@ func (sp *ServiceProvider) checkMessageReplay(ctx context.Context, kind, id stri
 	return nil
 }
 
+// unsignedLogout is the error for a logout message that came unsigned. The
+// service provider never accepts one: anyone could otherwise end a user's
+// sessions, or confirm a logout that did not happen at the IdP. The
+// message says where the IdP admin turns signing on.
+func unsignedLogout(param, what string) *Error {
+	return newError(CodeSignature, "the %s is not signed (%s); this service provider accepts only signed logout messages, so the IdP must sign them (in SimpleSAMLphp, set 'sign.logout' => true in the IdP's metadata for this service provider; in other IdPs, turn on signing of logout requests and responses)", param, what)
+}
+
 // inbound is a message received in either binding, its signature checked.
 type inbound struct {
 	root       *etree.Element // read values here: the signed XML
@@ -316,7 +324,7 @@ func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, err
 			return nil, newError(CodeMalformed, "the query carries a %s, want a %s", m.param, param)
 		}
 		if m.sigAlg == "" {
-			return nil, newError(CodeSignature, "the %s is not signed (no SigAlg and Signature in the query); the IdP must sign logout messages", param)
+			return nil, unsignedLogout(param, "no SigAlg and Signature in the query")
 		}
 		if err := sp.verifyRedirect(m); err != nil {
 			return nil, err
@@ -347,6 +355,9 @@ func (sp *ServiceProvider) receive(r *http.Request, param string) (*inbound, err
 		root := doc.Root()
 		if len(sc.assertions) > 0 {
 			return nil, newError(CodeStructure, "the message holds an assertion, which a logout message never carries")
+		}
+		if len(sc.signatures) == 0 {
+			return nil, unsignedLogout(param, "no XML signature")
 		}
 		if len(sc.signatures) != 1 || sc.signatures[0].Parent() != root {
 			return nil, newError(CodeSignature, "the %s must carry exactly one signature, directly in its root element; it has %d", param, len(sc.signatures))
