@@ -246,13 +246,22 @@ func costCases(t testing.TB) []costCase {
 	kp, err := sharedSPKey()
 	require.NoError(t, err)
 	aStart, aEnd := span(t, asr, "<saml2:Assertion", "</saml2:Assertion>", 0)
-	assertion := fakeSignatureValue(t, asr[aStart:aEnd])
-	dense := insertBefore(t, assertion, "</saml2:Assertion>", `<x:Ext xmlns:x="urn:x">`+strings.Repeat("<y/>", capElements-200-strings.Count(asr, "<"))+`</x:Ext>`)
-	enc, err := samltest.EncryptXML([]byte(dense), samltest.Encryption{Certificate: kp.cert, Content: samltest.AES256GCM})
-	require.NoError(t, err)
+	encrypt := func(assertion string, empties int) string {
+		dense := insertBefore(t, assertion, "</saml2:Assertion>", `<x:Ext xmlns:x="urn:x">`+strings.Repeat("<y/>", empties)+`</x:Ext>`)
+		enc, err := samltest.EncryptXML([]byte(dense), samltest.Encryption{Certificate: kp.cert, Content: samltest.AES256GCM})
+		require.NoError(t, err)
+		return asr[:aStart] + `<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion">` + enc + `</saml2:EncryptedAssertion>` + asr[aEnd:]
+	}
+	encrypted := encrypt(fakeSignatureValue(t, asr[aStart:aEnd]), capElements-200-strings.Count(asr, "<"))
+	// Half the elements in the document, half in the encrypted assertion,
+	// whose genuine signature gets it canonicalized.
+	half := capElements/2 - 200
+	encryptedHalves := insertBefore(t, encrypt(asr[aStart:aEnd], half), "<saml2:EncryptedAssertion",
+		`<x:Ext xmlns:x="urn:x">`+strings.Repeat("<y/>", half)+`</x:Ext>`)
+	encryptedOver := insertBefore(t, encrypt(asr[aStart:aEnd], capElements/2+200), "<saml2:EncryptedAssertion",
+		`<x:Ext xmlns:x="urn:x">`+strings.Repeat("<y/>", capElements/2)+`</x:Ext>`)
 	amplified := withBomb(`<x:Amp xmlns:x="urn:x" xmlns:p="urn:` + strings.Repeat("u", 10000) + `">` +
 		strings.Repeat("<x:y><p:y/></x:y>", capElements/2-200) + `</x:Amp>`)
-	encrypted := asr[:aStart] + `<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion">` + enc + `</saml2:EncryptedAssertion>` + asr[aEnd:]
 
 	const (
 		fake    = "does not verify with"
@@ -271,6 +280,8 @@ func costCases(t testing.TB) []costCase {
 		{name: "namespace_amplification", form: b64s(amplified), code: saml.CodeMalformed, stage: "canonical form of <saml2p:Response> is more than"},
 		{name: "unsigned_response_status_flood", form: b64s(statusFlood), code: saml.CodeStatus, stage: "top-level StatusCodes"},
 		{name: "encrypted_dense_assertion", form: b64s(encrypted), code: saml.CodeSignature, stage: fake},
+		{name: "encrypted_dense_halves_genuine_signedinfo", form: b64s(encryptedHalves), code: saml.CodeSignature, stage: genuine},
+		{name: "encrypted_dense_over_the_shared_cap", form: b64s(encryptedOver), code: saml.CodeDecryption, stage: "could not be decrypted"},
 		{name: "valid_5000_values_signature_last", form: b64s(large)},
 	}
 	return append(cases, logoutCostCases(t)...)

@@ -74,7 +74,21 @@ func decodeResponse(form string, maxSize int) ([]byte, error) {
 // attributes, unique IDs, and bounds on depth, element and attribute
 // counts. It also collects the elements the later steps look for.
 func parseXML(raw []byte) (*etree.Document, *scanned, error) {
-	if err := checkMarkupCounts(raw); err != nil {
+	return parseXMLWithin(raw, &markupBudget{elements: maxElements, attributes: maxAttributesTotal})
+}
+
+// markupBudget is what is left of maxElements and maxAttributesTotal. A
+// response and the XML decrypted from it share one, so that an encrypted
+// assertion cannot double what a message may cost.
+type markupBudget struct{ elements, attributes int }
+
+// parseXMLWithin is parseXML taking the elements and attributes of raw
+// from budget.
+func parseXMLWithin(raw []byte, budget *markupBudget) (*etree.Document, *scanned, error) {
+	if budget == nil {
+		budget = &markupBudget{elements: maxElements, attributes: maxAttributesTotal}
+	}
+	if err := budget.take(raw); err != nil {
 		return nil, nil, err
 	}
 	doc := etree.NewDocument()
@@ -86,19 +100,20 @@ func parseXML(raw []byte) (*etree.Document, *scanned, error) {
 		return nil, nil, wrapError(CodeMalformed, err, "the response is not well-formed XML: %v", err)
 	}
 	sc := newScan(maxElements)
+	sc.budget = budget
 	if err := sc.document(doc); err != nil {
 		return nil, nil, err
 	}
 	return doc, sc, nil
 }
 
-// checkMarkupCounts counts the start tags and attributes of raw, reading
-// its bytes only, and refuses more than maxElements or
-// maxAttributesTotal: building a tree is what costs, so the count comes
-// first. Comments, CDATA sections, processing instructions and end tags
-// are skipped; markup they hide is not counted. The count is exact for
-// well-formed XML, and for anything else the parser refuses it anyway.
-func checkMarkupCounts(raw []byte) error {
+// take counts the start tags and attributes of raw, reading its bytes
+// only, and takes them from the budget, refusing raw when they exceed it:
+// building a tree is what costs, so the count comes first. Comments, CDATA
+// sections, processing instructions and end tags are skipped; markup they
+// hide is not counted. The count is exact for well-formed XML, and
+// anything else the parser refuses anyway.
+func (b *markupBudget) take(raw []byte) error {
 	elements, attrs := 0, 0
 	for i := 0; i < len(raw); {
 		lt := bytes.IndexByte(raw[i:], '<')
@@ -109,7 +124,6 @@ func checkMarkupCounts(raw []byte) error {
 		rest := raw[i:]
 		switch {
 		case len(rest) == 0:
-			return nil
 		case bytes.HasPrefix(rest, []byte("!--")):
 			i += skipPast(rest, "-->")
 		case bytes.HasPrefix(rest, []byte("![CDATA[")):
@@ -124,13 +138,15 @@ func checkMarkupCounts(raw []byte) error {
 			i += n
 			attrs += a
 		}
-		if elements > maxElements {
-			return newError(CodeMalformed, "the message has more than %d elements", maxElements)
+		if elements > b.elements {
+			return newError(CodeMalformed, "the message has more than %d elements (decrypted parts included)", maxElements)
 		}
-		if attrs > maxAttributesTotal {
-			return newError(CodeMalformed, "the message has more than %d attributes (namespace declarations included)", maxAttributesTotal)
+		if attrs > b.attributes {
+			return newError(CodeMalformed, "the message has more than %d attributes, namespace declarations and decrypted parts included", maxAttributesTotal)
 		}
 	}
+	b.elements -= elements
+	b.attributes -= attrs
 	return nil
 }
 
@@ -168,6 +184,7 @@ func startTag(b []byte) (n, attrs int) {
 type scanned struct {
 	elements   int
 	limit      int                 // the most elements allowed
+	budget     *markupBudget       // what is left for decrypted parts
 	ns         *nsScope            // the namespaces in scope during the walk
 	ids        []string            // every ID and Id attribute value
 	idSet      map[string]struct{} // the same as a set, once there are many

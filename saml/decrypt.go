@@ -370,7 +370,7 @@ func parseFragment(plain []byte, context *etree.Element, sc *scanned) (*etree.El
 	b.WriteByte('>')
 	b.Write(plain)
 	b.WriteString("</fragment>")
-	doc, fsc, err := parseXML(b.Bytes())
+	doc, fsc, err := parseXMLWithin(b.Bytes(), sc.budget)
 	if err != nil {
 		return nil, nil, failDecrypt("the decrypted data is not well-formed XML: " + err.(*Error).Message)
 	}
