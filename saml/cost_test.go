@@ -344,6 +344,7 @@ func TestHostileInputAllocationBound(t *testing.T) {
 	}
 	sps := costSPs(t)
 	for _, c := range costCases(t) {
+		perCerts := map[int]uint64{}
 		for _, s := range sps {
 			t.Run(fmt.Sprintf("%s/certs=%d", c.name, s.certs), func(t *testing.T) {
 				err := c.run(s.sp) // warm up, and check the outcome
@@ -363,7 +364,13 @@ func TestHostileInputAllocationBound(t *testing.T) {
 				runtime.ReadMemStats(&after)
 				perRun := (after.TotalAlloc - before.TotalAlloc) / runs
 				assert.LessOrEqual(t, perRun, uint64(maxBytesPerMessage), "%s allocates %.1f MB per message", c.name, float64(perRun)/(1<<20))
+				perCerts[s.certs] = perRun
 			})
+		}
+		// Pinning more certificates must not repeat the canonicalization
+		// and the signature search: the cost stays the same.
+		if one, three := perCerts[1], perCerts[3]; one > 0 && three > 0 {
+			assert.Less(t, float64(three), 1.1*float64(one)+64<<10, "%s: %d bytes with 3 certificates, %d with 1", c.name, three, one)
 		}
 	}
 }
