@@ -8,13 +8,21 @@ import (
 	"github.com/beevik/etree"
 )
 
-// Limits applied before any signature work.
+// Limits applied before any signature work. They bound what one message
+// can cost: etree spends about 300 bytes and a microsecond on an element
+// and 370 bytes on an attribute, and the verified copy about half as much
+// again, so these caps keep the worst document within about 15 MB and
+// 40 ms (BenchmarkHostileInput). Real responses stay far below: a 1 MB
+// response of 5,000 Okta-style attribute values has 5,050 elements and
+// 15,200 attributes.
 const (
-	maxDepth    = 48     // real responses nest about 8 deep
-	maxElements = 100000 // about 30 bytes per element at the default size cap
+	maxDepth = 48 // real responses nest about 8 deep
+	// maxElements and maxAttributesTotal cap the whole document, counted
+	// in its bytes before etree builds anything.
+	maxElements        = 25000
+	maxAttributesTotal = 20000
 	// Real responses put a handful of attributes (namespace declarations
-	// included) on an element; the cap keeps per-element work such as
-	// inheritNamespaces, which is quadratic in it, small.
+	// included) on an element.
 	maxAttributes = 64
 )
 
@@ -62,10 +70,27 @@ func decodeResponse(form string, maxSize int) ([]byte, error) {
 
 // parseXML parses the response once and checks everything that can be
 // checked without crypto: no DOCTYPE, entity or processing instruction,
-// names that round-trip, no duplicate attributes, unique IDs, and bounds on
-// depth and element count. It also collects the elements the later steps
-// look for.
+// names that round-trip, declared namespace prefixes, no duplicate
+// attributes, unique IDs, and bounds on depth, element and attribute
+// counts. It also collects the elements the later steps look for.
 func parseXML(raw []byte) (*etree.Document, *scanned, error) {
+	return parseXMLWithin(raw, &markupBudget{elements: maxElements, attributes: maxAttributesTotal})
+}
+
+// markupBudget is what is left of maxElements and maxAttributesTotal. A
+// response and the XML decrypted from it share one, so that an encrypted
+// assertion cannot double what a message may cost.
+type markupBudget struct{ elements, attributes int }
+
+// parseXMLWithin is parseXML taking the elements and attributes of raw
+// from budget.
+func parseXMLWithin(raw []byte, budget *markupBudget) (*etree.Document, *scanned, error) {
+	if budget == nil {
+		budget = &markupBudget{elements: maxElements, attributes: maxAttributesTotal}
+	}
+	if err := budget.take(raw); err != nil {
+		return nil, nil, err
+	}
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{
 		PreserveDuplicateAttrs: true, // so that scan can refuse them
@@ -74,21 +99,101 @@ func parseXML(raw []byte) (*etree.Document, *scanned, error) {
 	if err := doc.ReadFromBytes(raw); err != nil {
 		return nil, nil, wrapError(CodeMalformed, err, "the response is not well-formed XML: %v", err)
 	}
-	sc := &scanned{}
+	sc := newScan(maxElements)
+	sc.budget = budget
 	if err := sc.document(doc); err != nil {
 		return nil, nil, err
 	}
 	return doc, sc, nil
 }
 
+// take counts the start tags and attributes of raw, reading its bytes
+// only, and takes them from the budget, refusing raw when they exceed it:
+// building a tree is what costs, so the count comes first. Comments, CDATA
+// sections, processing instructions and end tags are skipped; markup they
+// hide is not counted. The count is exact for well-formed XML, and
+// anything else the parser refuses anyway.
+func (b *markupBudget) take(raw []byte) error {
+	elements, attrs := 0, 0
+	for i := 0; i < len(raw); {
+		lt := bytes.IndexByte(raw[i:], '<')
+		if lt < 0 {
+			break
+		}
+		i += lt + 1
+		rest := raw[i:]
+		switch {
+		case len(rest) == 0:
+		case bytes.HasPrefix(rest, []byte("!--")):
+			i += skipPast(rest, "-->")
+		case bytes.HasPrefix(rest, []byte("![CDATA[")):
+			i += skipPast(rest, "]]>")
+		case rest[0] == '?':
+			i += skipPast(rest, "?>")
+		case rest[0] == '/' || rest[0] == '!':
+			i += skipPast(rest, ">")
+		default:
+			elements++
+			n, a := startTag(rest)
+			i += n
+			attrs += a
+		}
+		if elements > b.elements {
+			return newError(CodeMalformed, "the message has more than %d elements (decrypted parts included)", maxElements)
+		}
+		if attrs > b.attributes {
+			return newError(CodeMalformed, "the message has more than %d attributes, namespace declarations and decrypted parts included", maxAttributesTotal)
+		}
+	}
+	b.elements -= elements
+	b.attributes -= attrs
+	return nil
+}
+
+// skipPast returns the length of b up to and including the first end, or
+// len(b) when there is none.
+func skipPast(b []byte, end string) int {
+	if j := bytes.Index(b, []byte(end)); j >= 0 {
+		return j + len(end)
+	}
+	return len(b)
+}
+
+// startTag returns the length of the start tag at the beginning of b (up
+// to its '>') and the number of attributes in it: the '=' outside quoted
+// values.
+func startTag(b []byte) (n, attrs int) {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '>':
+			return i + 1, attrs
+		case '=':
+			attrs++
+		case '"', '\'':
+			j := bytes.IndexByte(b[i+1:], b[i])
+			if j < 0 {
+				return len(b), attrs
+			}
+			i += j + 1
+		}
+	}
+	return len(b), attrs
+}
+
 // scanned holds what one walk over the tree found.
 type scanned struct {
 	elements   int
+	limit      int                 // the most elements allowed
+	budget     *markupBudget       // what is left for decrypted parts
+	ns         *nsScope            // the namespaces in scope during the walk
 	ids        []string            // every ID and Id attribute value
 	idSet      map[string]struct{} // the same as a set, once there are many
 	assertions []*etree.Element    // saml:Assertion and saml:EncryptedAssertion, anywhere
 	signatures []*etree.Element    // ds:Signature, anywhere
 }
+
+// newScan returns a scan that allows at most limit elements.
+func newScan(limit int) *scanned { return &scanned{limit: limit, ns: newNSScope()} }
 
 func (sc *scanned) document(doc *etree.Document) error {
 	root := 0
@@ -117,25 +222,27 @@ func (sc *scanned) document(doc *etree.Document) error {
 	return nil
 }
 
-// walk visits el and its descendants without recursion.
-func (sc *scanned) walk(root *etree.Element) error {
-	stack := make([]*etree.Element, 1, maxDepth)
-	stack[0] = root
-	for len(stack) > 0 {
-		el := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if err := sc.element(el); err != nil {
-			return err
-		}
-		for i := len(el.Child) - 1; i >= 0; i-- {
-			switch t := el.Child[i].(type) {
-			case *etree.Element:
-				stack = append(stack, t)
-			case *etree.Directive:
-				return newError(CodeMalformed, "directives are not allowed in SAML messages")
-			case *etree.ProcInst:
-				return newError(CodeMalformed, "processing instruction <?%s?> is not allowed", t.Target)
+// walk visits el and its descendants, with their namespaces in scope. The
+// recursion is as deep as the tree, which the parser caps at maxDepth.
+func (sc *scanned) walk(el *etree.Element) error {
+	mark, err := sc.ns.enter(el)
+	if err != nil {
+		return err
+	}
+	defer sc.ns.leave(mark)
+	if err := sc.element(el); err != nil {
+		return err
+	}
+	for _, t := range el.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if err := sc.walk(t); err != nil {
+				return err
 			}
+		case *etree.Directive:
+			return newError(CodeMalformed, "directives are not allowed in SAML messages")
+		case *etree.ProcInst:
+			return newError(CodeMalformed, "processing instruction <?%s?> is not allowed", t.Target)
 		}
 	}
 	return nil
@@ -143,11 +250,15 @@ func (sc *scanned) walk(root *etree.Element) error {
 
 func (sc *scanned) element(el *etree.Element) error {
 	sc.elements++
-	if sc.elements > maxElements {
-		return newError(CodeMalformed, "the response has more than %d elements", maxElements)
+	if sc.elements > sc.limit {
+		return newError(CodeMalformed, "the document has more than %d elements", sc.limit)
 	}
 	if !validName(el.Space, el.Tag) {
 		return newError(CodeMalformed, "element name %q is not a valid XML name", el.FullTag())
+	}
+	uri, err := sc.ns.resolve(el, el.Space, el.Tag)
+	if err != nil {
+		return err
 	}
 	if len(el.Attr) > maxAttributes {
 		return newError(CodeMalformed, "<%s> has %d attributes, more than the %d allowed", el.FullTag(), len(el.Attr), maxAttributes)
@@ -157,24 +268,25 @@ func (sc *scanned) element(el *etree.Element) error {
 		if !validName(a.Space, a.Key) {
 			return newError(CodeMalformed, "attribute name %q on <%s> is not a valid XML name", a.FullKey(), el.FullTag())
 		}
+		if a.Space != "" && a.Space != "xmlns" {
+			if _, err := sc.ns.resolve(el, a.Space, a.Key); err != nil {
+				return err
+			}
+		}
 		if a.Space == "" && (a.Key == "ID" || a.Key == "Id") {
 			if err := sc.id(a.Value); err != nil {
 				return err
 			}
 		}
 	}
-	if duplicateAttr(el) {
+	if sc.duplicateAttr(el) {
 		return newError(CodeMalformed, "an attribute appears twice on <%s>", el.FullTag())
 	}
-	switch el.Tag {
-	case "Assertion", "EncryptedAssertion":
-		if el.NamespaceURI() == nsAssertion {
-			sc.assertions = append(sc.assertions, el)
-		}
-	case "Signature":
-		if el.NamespaceURI() == nsDSig {
-			sc.signatures = append(sc.signatures, el)
-		}
+	switch {
+	case (el.Tag == "Assertion" || el.Tag == "EncryptedAssertion") && uri == nsAssertion:
+		sc.assertions = append(sc.assertions, el)
+	case el.Tag == "Signature" && uri == nsDSig:
+		sc.signatures = append(sc.signatures, el)
 	}
 	return nil
 }
@@ -212,12 +324,27 @@ func duplicateID(v string) error {
 
 // duplicateAttr reports whether el has two attributes of one name, which
 // etree keeps (ReadSettings.PreserveDuplicateAttrs) so that we can refuse
-// them: parsers disagree on which one wins.
-func duplicateAttr(el *etree.Element) bool {
+// them: parsers disagree on which one wins. Two prefixes bound to one
+// namespace make one name too (p:a and q:a).
+func (sc *scanned) duplicateAttr(el *etree.Element) bool {
+	same := func(a, b *etree.Attr) bool {
+		if a.Key != b.Key {
+			return false
+		}
+		if a.Space == b.Space {
+			return true
+		}
+		if a.Space == "" || b.Space == "" || a.Space == "xmlns" || b.Space == "xmlns" {
+			return false
+		}
+		ua, _ := sc.ns.lookup(a.Space)
+		ub, _ := sc.ns.lookup(b.Space)
+		return ua == ub
+	}
 	if len(el.Attr) <= 16 {
 		for i := range el.Attr {
 			for j := range i {
-				if el.Attr[j].Space == el.Attr[i].Space && el.Attr[j].Key == el.Attr[i].Key {
+				if same(&el.Attr[j], &el.Attr[i]) {
 					return true
 				}
 			}
@@ -226,7 +353,11 @@ func duplicateAttr(el *etree.Element) bool {
 	}
 	seen := make(map[[2]string]struct{}, len(el.Attr))
 	for _, a := range el.Attr {
-		k := [2]string{a.Space, a.Key}
+		space := a.Space
+		if space != "" && space != "xmlns" {
+			space, _ = sc.ns.lookup(space) // a URI: it has a colon, so no prefix equals it
+		}
+		k := [2]string{space, a.Key}
 		if _, dup := seen[k]; dup {
 			return true
 		}

@@ -220,9 +220,16 @@ func cipherValue(el *etree.Element) ([]byte, *decryptFailure) {
 	return b, nil
 }
 
+// decodeBase64 decodes an xs:base64Binary value, which may hold XML
+// whitespace (xmlsec1 breaks lines every 64 characters) and nothing else.
 func decodeBase64(s string) ([]byte, error) {
 	if strings.ContainsAny(s, " \t\r\n") {
-		s = strings.Join(strings.Fields(s), "")
+		s = strings.Map(func(r rune) rune {
+			if isXMLSpace(r) {
+				return -1
+			}
+			return r
+		}, s)
 	}
 	return base64.StdEncoding.DecodeString(s)
 }
@@ -363,7 +370,7 @@ func parseFragment(plain []byte, context *etree.Element, sc *scanned) (*etree.El
 	b.WriteByte('>')
 	b.Write(plain)
 	b.WriteString("</fragment>")
-	doc, fsc, err := parseXML(b.Bytes())
+	doc, fsc, err := parseXMLWithin(b.Bytes(), sc.budget)
 	if err != nil {
 		return nil, nil, failDecrypt("the decrypted data is not well-formed XML: " + err.(*Error).Message)
 	}

@@ -2,7 +2,6 @@ package saml
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -42,7 +41,6 @@ func (v *verification) decryptAssertion() *Error {
 		v.assertion = assertion // covered by the Response signature
 		return nil
 	}
-	inheritNamespaces(assertion)
 	verified, e := v.verifySignature(assertion, sig)
 	if e != nil {
 		return e
@@ -152,7 +150,7 @@ func addAttribute(a *Assertion, el *etree.Element) {
 		}
 	}
 	a.Attributes[name] = values
-	if fn, ok := attr(el, "FriendlyName"); ok && strings.TrimSpace(fn) != "" {
+	if fn, ok := attr(el, "FriendlyName"); ok && trimXMLSpace(fn) != "" {
 		if a.FriendlyNames == nil {
 			a.FriendlyNames = map[string]string{}
 		}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -318,4 +319,38 @@ func TestReplayCacheRemembersUntilExpiry(t *testing.T) {
 	_, err := h.verify(t, h.xml(t, nil))
 	require.NoError(t, err)
 	assert.Equal(t, 1, cache.Len())
+}
+
+// TestLargeResponseAnySignaturePosition is issue 13's finding 5: a validly
+// signed Response of 5,000 attribute values (about 1 MB) whose signature is
+// its last child, as Auth0 sends it, was refused with "traversal limit
+// reached" from 990 values up, while the same after the Issuer passed.
+func TestLargeResponseAnySignaturePosition(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *saml.Config) { c.ReplayCache = forgetfulCache{} })
+	values := make([]string, 5000)
+	for i := range values {
+		values[i] = fmt.Sprintf("group-%04d", i)
+	}
+	for _, sign := range []samltest.Sign{samltest.SignResponse, samltest.SignBoth} {
+		for _, last := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/last=%v", sign, last), func(t *testing.T) {
+				t.Parallel()
+				xml := h.xml(t, func(s *samltest.ResponseSpec) {
+					s.Sign, s.ResponseSignatureLast = sign, last
+					s.Attributes = []samltest.Attribute{{Name: "MemberOf", Values: values}}
+				})
+				require.Less(t, len(xml), saml.DefaultMaxResponseSize)
+				require.Equal(t, last, strings.HasSuffix(xml, "</ds:Signature></saml2p:Response>"))
+				a, err := h.verify(t, xml)
+				require.NoError(t, err)
+				assert.Equal(t, samltest.DefaultNameID, a.NameID.Value)
+				assert.Equal(t, values, a.Attributes["MemberOf"])
+
+				// Still refused once changed.
+				_, err = h.verify(t, strings.Replace(xml, "group-4999", "group-9999", 1))
+				assert.ErrorIs(t, err, saml.ErrSignature)
+			})
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -16,6 +15,12 @@ const (
 	StatusRequester = "urn:oasis:names:tc:SAML:2.0:status:Requester"
 	StatusResponder = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 )
+
+// MaxLogoutMessageSize caps the XML of a LogoutRequest or LogoutResponse
+// from the IdP (inflated, in the HTTP-Redirect binding), or
+// Config.MaxResponseSize when that is smaller. Real ones are well under
+// 10 KB; the cap keeps what a stranger can make the SLO URL parse small.
+const MaxLogoutMessageSize = 64 << 10
 
 // MaxMessageAge is how old (by its IssueInstant, beyond the clock skew) a
 // LogoutRequest or LogoutResponse from the IdP may be. Browsers deliver
@@ -166,7 +171,7 @@ func (sp *ServiceProvider) ParseLogoutRequest(ctx context.Context, r *http.Reque
 	if nameID == nil {
 		return nil, newError(CodeStructure, "the LogoutRequest has no NameID, so it does not say whose session ends")
 	}
-	req.NameID = NameID{Value: strings.TrimSpace(text(nameID))}
+	req.NameID = NameID{Value: trimXMLSpace(text(nameID))}
 	req.NameID.Format, _ = attr(nameID, "Format")
 	req.NameID.NameQualifier, _ = attr(nameID, "NameQualifier")
 	req.NameID.SPNameQualifier, _ = attr(nameID, "SPNameQualifier")
@@ -175,7 +180,7 @@ func (sp *ServiceProvider) ParseLogoutRequest(ctx context.Context, r *http.Reque
 		return nil, newError(CodeStructure, "the LogoutRequest's NameID is empty")
 	}
 	for _, s := range children(root, nsProtocol, "SessionIndex") {
-		req.SessionIndexes = append(req.SessionIndexes, strings.TrimSpace(text(s)))
+		req.SessionIndexes = append(req.SessionIndexes, trimXMLSpace(text(s)))
 	}
 	if e := sp.checkMessageReplay(ctx, "logout-request", id, issued); e != nil {
 		return nil, e
@@ -255,7 +260,7 @@ func (sp *ServiceProvider) checkLogoutMessage(tr *trust, root *etree.Element, ta
 	if issuer == nil {
 		return "", time.Time{}, newError(CodeIssuer, "the %s has no Issuer; want %q", tag, want)
 	}
-	if got := strings.TrimSpace(text(issuer)); got != want {
+	if got := trimXMLSpace(text(issuer)); got != want {
 		return "", time.Time{}, newError(CodeIssuer, "the %s was issued by %q, the configured IdP is %q", tag, got, want)
 	}
 	dest, _ := attr(root, "Destination")
@@ -293,6 +298,14 @@ func (sp *ServiceProvider) checkMessageReplay(ctx context.Context, kind, id stri
 	return nil
 }
 
+// unsignedLogout is the error for a logout message that came unsigned. The
+// service provider never accepts one: anyone could otherwise end a user's
+// sessions, or confirm a logout that did not happen at the IdP. The
+// message says where the IdP admin turns signing on.
+func unsignedLogout(param, what string) *Error {
+	return newError(CodeSignature, "the %s is not signed (%s); this service provider accepts only signed logout messages, so the IdP must sign them (in SimpleSAMLphp, set 'sign.logout' => true in the IdP's metadata for this service provider; in other IdPs, turn on signing of logout requests and responses)", param, what)
+}
+
 // inbound is a message received in either binding, its signature checked.
 type inbound struct {
 	root       *etree.Element // read values here: the signed XML
@@ -310,7 +323,7 @@ func (sp *ServiceProvider) receive(tr *trust, now time.Time, r *http.Request, pa
 	if e := tr.checkValidUntil(now); e != nil {
 		return nil, e
 	}
-	max := sp.cfg.MaxResponseSize
+	max := min(sp.cfg.MaxResponseSize, MaxLogoutMessageSize)
 	switch r.Method {
 	case http.MethodGet:
 		m, err := parseRedirectQuery(r.URL.RawQuery, max)
@@ -321,7 +334,7 @@ func (sp *ServiceProvider) receive(tr *trust, now time.Time, r *http.Request, pa
 			return nil, newError(CodeMalformed, "the query carries a %s, want a %s", m.param, param)
 		}
 		if m.sigAlg == "" {
-			return nil, newError(CodeSignature, "the %s is not signed (no SigAlg and Signature in the query); the IdP must sign logout messages", param)
+			return nil, unsignedLogout(param, "no SigAlg and Signature in the query")
 		}
 		if err := sp.verifyRedirect(tr, m); err != nil {
 			return nil, err
@@ -353,6 +366,9 @@ func (sp *ServiceProvider) receive(tr *trust, now time.Time, r *http.Request, pa
 		if len(sc.assertions) > 0 {
 			return nil, newError(CodeStructure, "the message holds an assertion, which a logout message never carries")
 		}
+		if len(sc.signatures) == 0 {
+			return nil, unsignedLogout(param, "no XML signature")
+		}
 		if len(sc.signatures) != 1 || sc.signatures[0].Parent() != root {
 			return nil, newError(CodeSignature, "the %s must carry exactly one signature, directly in its root element; it has %d", param, len(sc.signatures))
 		}
@@ -360,7 +376,7 @@ func (sp *ServiceProvider) receive(tr *trust, now time.Time, r *http.Request, pa
 		if err != nil {
 			return nil, err
 		}
-		verified, _, err := tr.verify(root, sig)
+		verified, _, err := tr.verify(root, sig, 3*max)
 		if err != nil {
 			return nil, err
 		}

@@ -115,6 +115,9 @@ func TestParseLogoutRequestRefused(t *testing.T) {
 			require.NoError(t, err)
 			_, err = h.sp.ParseLogoutRequest(context.Background(), m.Request())
 			assert.ErrorIs(t, err, tc.want)
+			if spec.Unsigned {
+				assert.ErrorContains(t, err, "the IdP must sign them (in SimpleSAMLphp, set 'sign.logout' => true", "the admin learns what to change")
+			}
 		})
 	}
 	t.Run("SHA-1 allowed", func(t *testing.T) {
@@ -266,6 +269,7 @@ func TestParseLogoutResponse(t *testing.T) {
 		{name: "no InResponseTo", spec: samltest.LogoutSpec{InResponseTo: samltest.Omit}, want: saml.ErrInResponseTo},
 		{name: "failure status", spec: samltest.LogoutSpec{StatusCode: samltest.StatusResponder}, want: saml.ErrStatus},
 		{name: "unsigned", spec: samltest.LogoutSpec{Unsigned: true}, want: saml.ErrSignature},
+		{name: "unsigned POST", spec: samltest.LogoutSpec{Unsigned: true, Binding: saml.BindingHTTPPOST}, want: saml.ErrSignature},
 		{name: "wrongly signed", idp: other, want: saml.ErrSignature},
 		{name: "other issuer", spec: samltest.LogoutSpec{Issuer: "https://evil.example.com"}, want: saml.ErrIssuer},
 		{name: "expired", spec: samltest.LogoutSpec{Now: testNow.Add(-time.Hour)}, want: saml.ErrExpired},
@@ -293,6 +297,9 @@ func TestParseLogoutResponse(t *testing.T) {
 			resp, err := h.sp.ParseLogoutResponse(context.Background(), m.Request(), "_other", ours)
 			if tc.want != nil {
 				assert.ErrorIs(t, err, tc.want)
+				if spec.Unsigned {
+					assert.ErrorContains(t, err, "the IdP must sign them (in SimpleSAMLphp, set 'sign.logout' => true")
+				}
 				return
 			}
 			require.NoError(t, err)

@@ -79,13 +79,17 @@ func parseMetadata(data []byte, entityID string, signers *trust, allowSHA1 bool)
 	return md, nil
 }
 
+// maxMetadataElements caps IdP metadata, which comes from the admin, not
+// from strangers: federation aggregates are large.
+const maxMetadataElements = 100000
+
 func parseMetadataXML(data []byte) (*etree.Document, *scanned, error) {
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{PreserveDuplicateAttrs: true, MaxDepth: maxDepth}
 	if err := doc.ReadFromBytes(data); err != nil {
 		return nil, nil, fmt.Errorf("saml: metadata is not well-formed XML: %w", err)
 	}
-	sc := &scanned{}
+	sc := newScan(maxMetadataElements)
 	if err := sc.document(doc); err != nil {
 		return nil, nil, fmt.Errorf("saml: metadata: %s", err.(*Error).Message)
 	}

@@ -68,7 +68,7 @@ func verifyMetadata(root *etree.Element, sc *scanned, signers *trust, allowSHA1 
 		e := err.(*Error)
 		return nil, nil, wrapError(e.Code, e, "metadata: %s", e.Message)
 	}
-	verified, tc, err := signers.verify(root, sig)
+	verified, tc, err := signers.verify(root, sig, 3*maxMetadataSize)
 	if err != nil {
 		e := err.(*Error)
 		return nil, nil, wrapError(CodeSignature, e, "the metadata signature does not verify with the configured metadata-signing certificate(s): was the metadata changed, or did the IdP's metadata-signing certificate change?")

@@ -227,7 +227,6 @@ func (v *verification) checkSignatures(root *etree.Element, sc *scanned) *Error 
 		v.assertion = a
 		return nil
 	}
-	inheritNamespaces(assertion)
 	verified, e := v.verifySignature(assertion, assertionSig)
 	if e != nil {
 		return e
@@ -264,7 +263,7 @@ func (v *verification) verifySignature(signed, sigEl *etree.Element) (*etree.Ele
 	if err != nil {
 		return nil, err.(*Error)
 	}
-	verified, tc, err := v.trust.verify(signed, sig)
+	verified, tc, err := v.trust.verify(signed, sig, 3*v.sp.cfg.MaxResponseSize)
 	if err != nil {
 		return nil, err.(*Error)
 	}
@@ -321,7 +320,7 @@ func (v *verification) checkStatus() *Error {
 		msg += " / " + sub
 	}
 	if m, _ := child(status, nsProtocol, "StatusMessage"); m != nil {
-		msg += fmt.Sprintf(" (%q)", strings.TrimSpace(text(m)))
+		msg += fmt.Sprintf(" (%q)", trimXMLSpace(text(m)))
 	}
 	return newError(CodeStatus, "%s", msg)
 }
@@ -342,7 +341,7 @@ func (v *verification) checkIssuers() *Error {
 		if format, ok := attr(issuer, "Format"); ok && format != "urn:oasis:names:tc:SAML:2.0:nameid-format:entity" {
 			return newError(CodeIssuer, "the %s Issuer has Format %q, want the entity format", el.Tag, format)
 		}
-		if got := strings.TrimSpace(text(issuer)); got != want {
+		if got := trimXMLSpace(text(issuer)); got != want {
 			return newError(CodeIssuer, "the %s was issued by %q, the configured IdP is %q", el.Tag, got, want)
 		}
 	}

@@ -31,9 +31,10 @@ type MetadataOptions struct {
 // entity ID and one SPSSODescriptor that says AuthnRequestsSigned (true
 // when the service provider has a signing key) and WantAssertionsSigned,
 // publishes SigningCertificate as a KeyDescriptor use="signing" and
-// EncryptionCertificate as use="encryption" (each followed by its Next
-// certificate during a key rollover, so that the IdP learns the new one
-// ahead of the switch), the SLO URL for the
+// EncryptionCertificate as use="encryption" with the EncryptionMethods the
+// service provider decrypts (each followed by its Next certificate during
+// a key rollover, so that the IdP learns the new one ahead of the switch),
+// the SLO URL for the
 // HTTP-Redirect and HTTP-POST bindings when Config.SLOURL is set, the
 // NameID formats, and the ACS URL for the HTTP-POST binding. The ACS and
 // SLO URLs must be http or https URLs.
@@ -67,8 +68,13 @@ func (sp *ServiceProvider) Metadata(opts MetadataOptions) ([]byte, error) {
 	role.CreateAttr("protocolSupportEnumeration", nsProtocol)
 	keyDescriptor(role, "signing", sp.cfg.SigningCertificate)
 	keyDescriptor(role, "signing", sp.cfg.NextSigningCertificate)
-	keyDescriptor(role, "encryption", sp.cfg.EncryptionCertificate)
-	keyDescriptor(role, "encryption", sp.cfg.NextEncryptionCertificate)
+	for _, c := range []*x509.Certificate{sp.cfg.EncryptionCertificate, sp.cfg.NextEncryptionCertificate} {
+		if kd := keyDescriptor(role, "encryption", c); kd != nil {
+			for _, alg := range sp.encryptionMethods() {
+				kd.CreateElement("md:EncryptionMethod").CreateAttr("Algorithm", alg)
+			}
+		}
+	}
 	if sp.cfg.SLOURL != "" {
 		for _, b := range []string{BindingHTTPRedirect, BindingHTTPPOST} {
 			slo := role.CreateElement("md:SingleLogoutService")
@@ -88,14 +94,37 @@ func (sp *ServiceProvider) Metadata(opts MetadataOptions) ([]byte, error) {
 	return doc.WriteToBytes()
 }
 
-func keyDescriptor(role *etree.Element, use string, cert *x509.Certificate) {
+// keyDescriptor adds a KeyDescriptor for cert and returns it, or nil when
+// cert is nil.
+func keyDescriptor(role *etree.Element, use string, cert *x509.Certificate) *etree.Element {
 	if cert == nil {
-		return
+		return nil
 	}
 	kd := role.CreateElement("md:KeyDescriptor")
 	kd.CreateAttr("use", use)
 	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
 		SetText(base64.StdEncoding.EncodeToString(cert.Raw))
+	return kd
+}
+
+// encryptionMethods returns the XML Encryption algorithms the service
+// provider decrypts, in order of preference, for the metadata's
+// EncryptionMethod elements (SAML metadata 2.4.1.1), which IdPs read to
+// choose how to encrypt: the key transports RSA-OAEP (XML Encryption 1.1,
+// then 1.0), then the ciphers AES-GCM and AES-CBC (CBC is decrypted
+// inside a signed Response, or anywhere with
+// Config.AllowCBCInUnsignedResponse). RSA PKCS#1 v1.5 and Triple DES are
+// listed, last, only with Config.AllowLegacyEncryption.
+func (sp *ServiceProvider) encryptionMethods() []string {
+	out := []string{
+		encRSAOAEP, encRSAOAEPMGF1P,
+		encAES256GCM, encAES192GCM, encAES128GCM,
+		encAES256CBC, encAES192CBC, encAES128CBC,
+	}
+	if sp.cfg.AllowLegacyEncryption {
+		out = append(out, encRSA15, encTripleDESCBC)
+	}
+	return out
 }
 
 // xsDuration writes a positive duration as an xs:duration such as

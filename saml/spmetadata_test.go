@@ -1,6 +1,8 @@
 package saml_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +80,59 @@ func TestMetadataRefusesOtherSchemes(t *testing.T) {
 	h := newHarness(t)
 	_, err := h.sp.Metadata(saml.MetadataOptions{CacheDuration: -time.Second})
 	assert.Error(t, err)
+}
+
+// TestMetadataEncryptionMethods checks the EncryptionMethods the SP
+// metadata lists for its encryption certificate (left from issue 6): by
+// default RSA-OAEP and AES-GCM then AES-CBC, the legacy RSA PKCS#1 v1.5
+// and Triple DES only when allowed, and that the SP decrypts every pair
+// it lists, which is what an IdP reading the metadata relies on.
+func TestMetadataEncryptionMethods(t *testing.T) {
+	t.Parallel()
+	defaults := []string{
+		samltest.RSAOAEP, samltest.RSAOAEPMGF1P,
+		samltest.AES256GCM, samltest.AES192GCM, samltest.AES128GCM,
+		samltest.AES256CBC, samltest.AES192CBC, samltest.AES128CBC,
+	}
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			t.Parallel()
+			h, kp := encHarness(t, func(c *saml.Config) {
+				c.AllowLegacyEncryption = legacy
+				c.ReplayCache = forgetfulCache{}
+			})
+			data, err := h.sp.Metadata(saml.MetadataOptions{})
+			require.NoError(t, err)
+			md, err := samltest.ParseSPMetadata(data)
+			require.NoError(t, err)
+			want := defaults
+			if legacy {
+				want = append(append([]string{}, defaults...), samltest.RSA15, samltest.TripleDESCBC)
+			}
+			require.Equal(t, want, md.EncryptionMethods)
+
+			var transports, ciphers []string
+			for _, m := range md.EncryptionMethods {
+				if strings.Contains(m, "#rsa-") {
+					transports = append(transports, m)
+				} else {
+					ciphers = append(ciphers, m)
+				}
+			}
+			for _, transport := range transports {
+				for _, cipher := range ciphers {
+					e := samltest.Encryption{Certificate: kp.cert, KeyTransport: transport, Content: cipher}
+					_, err := h.verify(t, h.xml(t, encrypted(kp, e, samltest.SignResponse)))
+					assert.NoError(t, err, "%s with %s is listed, so it must be decrypted", transport, cipher)
+				}
+			}
+		})
+	}
+
+	t.Run("no encryption certificate", func(t *testing.T) {
+		t.Parallel()
+		data, err := newHarness(t).sp.Metadata(saml.MetadataOptions{})
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), "EncryptionMethod")
+	})
 }

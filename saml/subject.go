@@ -36,7 +36,7 @@ func (v *verification) checkSubject(a *Assertion) *Error {
 	if nameID == nil {
 		return newError(CodeStructure, "the Assertion's Subject has no NameID")
 	}
-	a.NameID = NameID{Value: strings.TrimSpace(text(nameID))}
+	a.NameID = NameID{Value: trimXMLSpace(text(nameID))}
 	a.NameID.Format, _ = attr(nameID, "Format")
 	a.NameID.NameQualifier, _ = attr(nameID, "NameQualifier")
 	a.NameID.SPNameQualifier, _ = attr(nameID, "SPNameQualifier")
@@ -165,7 +165,7 @@ func (v *verification) checkConditions(a *Assertion) *Error {
 		var got []string
 		found := false
 		for _, aud := range children(r, nsAssertion, "Audience") {
-			s := strings.TrimSpace(text(aud))
+			s := trimXMLSpace(text(aud))
 			got = append(got, fmt.Sprintf("%q", s))
 			found = found || s == want
 		}

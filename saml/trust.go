@@ -38,7 +38,7 @@ func newTrust(idp IdentityProvider) (*trust, error) {
 	idp.SLOServices = append(idp.SLOServices[:0:0], idp.SLOServices...)
 	t := &trust{idp: idp, certs: make([]trustedCert, 0, len(idp.Certificates))}
 	for _, c := range idp.Certificates {
-		t.certs = append(t.certs, trustedCert{cert: c, ctx: validationContext(c)})
+		t.certs = append(t.certs, trustedCert{cert: c})
 	}
 	return t, nil
 }

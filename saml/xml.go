@@ -92,6 +92,14 @@ func appendText(b *strings.Builder, el *etree.Element) {
 	}
 }
 
+// trimXMLSpace removes the XML whitespace (space, tab, CR and LF, XML 1.0
+// production S) around s, which IdPs that indent their XML leave around
+// values, and nothing else. strings.TrimSpace would also remove U+00A0,
+// U+3000, U+2028, U+0085 and the other Unicode spaces, so that an IdP
+// user named "admin@example.com" followed by a no-break space would log in
+// as admin@example.com.
+func trimXMLSpace(s string) string { return strings.TrimFunc(s, isXMLSpace) }
+
 // attr returns the value of el's unqualified attribute key and whether it
 // is present.
 func attr(el *etree.Element, key string) (string, bool) {
@@ -106,7 +114,7 @@ func attr(el *etree.Element, key string) (string, bool) {
 // parseTime parses an xs:dateTime as SAML uses it (UTC, optional
 // fraction). A missing zone is read as UTC, which SAML core 1.3.3 mandates.
 func parseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
+	s = trimXMLSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}

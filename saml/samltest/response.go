@@ -217,6 +217,10 @@ type ResponseSpec struct {
 	// EncryptAttributes, when set, sends each Attribute as an
 	// EncryptedAttribute.
 	EncryptAttributes *Encryption
+	// ResponseSignatureLast puts the Response's signature last among the
+	// Response's children, where Auth0 puts it, instead of right after
+	// the Issuer. It applies with SignResponse and SignBoth.
+	ResponseSignatureLast bool
 	// ResponseID is the Response's ID. Default: "_" and 40 random hex
 	// digits (from crypto/rand).
 	ResponseID string
@@ -291,7 +295,28 @@ func (idp *IdP) Response(spec ResponseSpec) (*Response, error) {
 	} else if doc, err = idp.signIDs(doc, a, "xs", ids); err != nil {
 		return nil, err
 	}
+	if s.ResponseSignatureLast && (s.Sign == SignResponse || s.Sign == SignBoth) {
+		doc = responseSignatureLast(doc)
+	}
 	return &Response{XML: doc, ResponseID: s.ResponseID, AssertionID: s.AssertionID}, nil
+}
+
+// responseSignatureLast moves the Response's signature, the first in the
+// document (it follows the Response's Issuer), to the end of the Response.
+// Its digest does not change: the enveloped-signature transform leaves the
+// signature out wherever it sits, and its SignedInfo keeps the same
+// namespace context.
+func responseSignatureLast(doc []byte) []byte {
+	start := bytes.Index(doc, []byte("<ds:Signature"))
+	end := bytes.Index(doc, []byte("</ds:Signature>")) + len("</ds:Signature>")
+	closing := bytes.LastIndex(doc, []byte("</saml2p:Response>"))
+	var out bytes.Buffer
+	out.Grow(len(doc))
+	out.Write(doc[:start])
+	out.Write(doc[end:closing])
+	out.Write(doc[start:end])
+	out.Write(doc[closing:])
+	return out.Bytes()
 }
 
 // signAndEncrypt signs the Assertion when asked, encrypts it into an

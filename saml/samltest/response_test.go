@@ -455,3 +455,28 @@ func BenchmarkResponse(b *testing.B) {
 		})
 	}
 }
+
+// TestResponseSignatureLast checks the Auth0 layout: the Response's
+// signature is its last child and still verifies (with goxmldsig, an
+// independent verifier), with the Assertion's signature left in place.
+func TestResponseSignatureLast(t *testing.T) {
+	t.Parallel()
+	idp, err := New()
+	require.NoError(t, err)
+	for _, sign := range []Sign{SignResponse, SignBoth} {
+		resp, err := idp.Response(ResponseSpec{Sign: sign, ResponseSignatureLast: true, InResponseTo: "_req"})
+		require.NoError(t, err)
+		doc := parse(t, resp.XML)
+		tags := childTags(doc.Root())
+		assert.Equal(t, []string{"saml2:Issuer", "saml2p:Status", "saml2:Assertion", "ds:Signature"}, tags, sign.String())
+		assert.NoError(t, goxmldsigValidate(idp.Certificate, doc.Root(), 0), sign.String())
+		if sign == SignBoth {
+			assert.Equal(t, "ds:Signature", childTags(assertionOf(t, doc))[1])
+			assert.NoError(t, goxmldsigValidate(idp.Certificate, assertionOf(t, doc), 0))
+		}
+	}
+	// Without a Response signature the option changes nothing.
+	resp, err := idp.Response(ResponseSpec{Sign: SignAssertion, ResponseSignatureLast: true, InResponseTo: "_req"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"saml2:Issuer", "saml2p:Status", "saml2:Assertion"}, childTags(parse(t, resp.XML).Root()))
+}

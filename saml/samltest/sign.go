@@ -20,7 +20,6 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
 // XML-DSig SignatureMethod URIs the IdP can sign with (RFC 6931). The SHA-1
@@ -215,23 +214,42 @@ func signedInfoXML(id string, a algs, prefixList string, digest []byte) string {
 
 // canonicalHash returns the hash of el's exclusive canonical form, computed
 // in el's namespace context (as a detached copy that declares every
-// namespace in scope; exc-c14n keeps only those it uses).
+// namespace in scope; exc-c14n keeps only those it uses). The copy is made
+// here rather than with goxmldsig's etreeutils.NSDetatch, which stops at
+// 1,000 elements: the test IdP must sign responses as large as a real IdP
+// does.
 func canonicalHash(el *etree.Element, prefixList string, h crypto.Hash) ([]byte, error) {
-	ctx, err := etreeutils.NSBuildParentContext(el)
-	if err != nil {
-		return nil, fmt.Errorf("samltest: namespaces around <%s>: %w", el.FullTag(), err)
-	}
-	detached, err := etreeutils.NSDetatch(ctx, el)
-	if err != nil {
-		return nil, fmt.Errorf("samltest: namespaces of <%s>: %w", el.FullTag(), err)
-	}
-	c14n, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(prefixList).Canonicalize(detached)
+	c14n, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(prefixList).Canonicalize(detach(el))
 	if err != nil {
 		return nil, fmt.Errorf("samltest: canonicalizing <%s>: %w", el.FullTag(), err)
 	}
 	hh := h.New()
 	hh.Write(c14n)
 	return hh.Sum(nil), nil
+}
+
+// detach returns a copy of el that declares, besides its own, every
+// namespace its ancestors declare (the innermost declaration of a prefix
+// wins).
+func detach(el *etree.Element) *etree.Element {
+	out := el.Copy()
+	declared := map[string]bool{}
+	for _, a := range el.Attr {
+		if a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns" {
+			declared[a.FullKey()] = true
+		}
+	}
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		for _, a := range p.Attr {
+			if a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns" {
+				if k := a.FullKey(); !declared[k] {
+					declared[k] = true
+					out.CreateAttr(k, a.Value)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // signDigest signs a digest with the IdP key: PKCS #1 v1.5 for RSA, and for

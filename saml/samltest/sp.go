@@ -550,6 +550,10 @@ type SPMetadata struct {
 	// SigningCertificates and EncryptionCertificates are the KeyDescriptor
 	// certificates by use (no use counts as both).
 	SigningCertificates, EncryptionCertificates []*x509.Certificate
+	// EncryptionMethods are the Algorithm URIs of the EncryptionMethod
+	// elements of the KeyDescriptors for encryption, in document order:
+	// the key transports and ciphers the SP accepts.
+	EncryptionMethods []string
 	// AuthnRequestsSigned and WantAssertionsSigned are the SPSSODescriptor's.
 	AuthnRequestsSigned, WantAssertionsSigned bool
 	// NameIDFormats are the NameIDFormat values.
@@ -608,6 +612,9 @@ func ParseSPMetadata(data []byte) (*SPMetadata, error) {
 		}
 		if use != "signing" {
 			md.EncryptionCertificates = append(md.EncryptionCertificates, c)
+			for _, m := range kd.SelectElements("EncryptionMethod") {
+				md.EncryptionMethods = append(md.EncryptionMethods, m.SelectAttrValue("Algorithm", ""))
+			}
 		}
 	}
 	for _, e := range role.SelectElements("SingleLogoutService") {
