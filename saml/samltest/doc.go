@@ -21,5 +21,11 @@
 // the result with IdP.SignXML, which inserts signatures without
 // re-serializing the rest of the document.
 //
-// Look next at New and its options, ResponseSpec, and IdP.SignXML.
+// TestReplayCache is the conformance suite for saml.ReplayCache: a host that
+// keeps its replay cache on its own database (saml/samlpg is the PostgreSQL
+// one) runs it from a test to prove the cache accepts each ID once, across
+// concurrent callers.
+//
+// Look next at New and its options, ResponseSpec, IdP.SignXML, and
+// TestReplayCache.
 package samltest
