@@ -247,3 +247,8 @@ func TestMessageRoundTripsJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, m, back, "a SQL outbox can store a Message as JSON")
 }
+
+func TestOutboxSuite(t *testing.T) {
+	t.Parallel()
+	notifytest.TestOutbox(t, func(*testing.T) notify.Outbox { return notifytest.NewOutbox(nil) })
+}
