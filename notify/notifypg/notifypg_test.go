@@ -322,7 +322,7 @@ func TestCreateSchemaFromEveryInstanceAtOnce(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var indexes []string
-	rows, err := db.QueryContext(ctx, `SELECT indexname FROM pg_indexes WHERE tablename = 'notify_outbox' ORDER BY 1`)
+	rows, err := db.QueryContext(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'notify_outbox' ORDER BY 1`)
 	require.NoError(t, err)
 	defer rows.Close()
 	for rows.Next() {
