@@ -23,6 +23,13 @@ type DelivererConfig struct {
 	SMSSender SMSSender
 	// Concurrency is the most messages sent at once. Default 4.
 	Concurrency int
+	// ClaimBatch is the most messages Run claims at once, when more than
+	// its free send slots: the others wait for a slot under their lease
+	// (one whose lease would run out before its send could finish is
+	// left to a later claim), and fewer claims mean less work for the
+	// outbox's database. Default 0: claim as many as there are free
+	// slots, so that nothing waits.
+	ClaimBatch int
 	// Lease is how long a claimed message is reserved for this
 	// Deliverer before another may claim it. Default 2m.
 	Lease time.Duration
@@ -77,6 +84,7 @@ type Deliverer struct {
 	mailer       Mailer
 	sms          SMSSender
 	concurrency  int
+	claimBatch   int
 	lease        time.Duration
 	sendTimeout  time.Duration
 	pollInterval time.Duration
@@ -96,8 +104,8 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if cfg.Mailer == nil && cfg.SMSSender == nil {
 		errs = append(errs, fmt.Errorf("%w: set DelivererConfig.Mailer, DelivererConfig.SMSSender, or both", ErrNoTransport))
 	}
-	if cfg.Concurrency < 0 || cfg.Lease < 0 || cfg.SendTimeout < 0 || cfg.PollInterval < 0 {
-		errs = append(errs, &FieldError{Field: "DelivererConfig", Problem: "has a negative Concurrency, Lease, SendTimeout or PollInterval: use 0 for the default or a positive value"})
+	if cfg.Concurrency < 0 || cfg.ClaimBatch < 0 || cfg.Lease < 0 || cfg.SendTimeout < 0 || cfg.PollInterval < 0 {
+		errs = append(errs, &FieldError{Field: "DelivererConfig", Problem: "has a negative Concurrency, ClaimBatch, Lease, SendTimeout or PollInterval: use 0 for the default or a positive value"})
 	}
 	errs = append(errs, cfg.Retry.validate("DelivererConfig.Retry"))
 	d := &Deliverer{
@@ -105,6 +113,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		mailer:       cfg.Mailer,
 		sms:          cfg.SMSSender,
 		concurrency:  orDefault(cfg.Concurrency, 4),
+		claimBatch:   cfg.ClaimBatch,
 		lease:        orDefault(cfg.Lease, 2*time.Minute),
 		pollInterval: orDefault(cfg.PollInterval, 5*time.Second),
 		retry:        cfg.Retry.withDefaults(DefaultDelivererRetryPolicy()),
@@ -151,18 +160,31 @@ const ackTimeout = 10 * time.Second
 // more, so a shutdown does not cause a resend. A send cut short by the
 // cancellation, or one that finished but could not be acknowledged, is
 // left to its lease: another Deliverer sends it again when the lease
-// expires, with the same key. Claim errors are logged and retried after
-// PollInterval.
+// expires, with the same key; so are claimed messages still waiting for
+// a send slot (see ClaimBatch). Claim errors are logged and retried after
+// PollInterval. When the Outbox is a BatchMarker, sends are acknowledged
+// in groups (see BatchMarker), the last group once the sends in flight
+// have returned.
 func (d *Deliverer) Run(ctx context.Context) error {
 	slots := make(chan struct{}, d.concurrency)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	acks := d.newAcker(ctx)
+	defer func() { wg.Wait(); acks.close() }()
+	var waiting []Message // claimed, waiting for a slot
+	var claimedAt time.Time
 	for {
 		free := takeSlots(ctx, slots)
 		if free == 0 {
 			return nil
 		}
-		msgs := d.claim(ctx, free)
+		if len(waiting) > 0 && d.now().After(claimedAt.Add(d.lease-d.sendTimeout)) {
+			waiting = nil // a send could now outlive the lease
+		}
+		if len(waiting) == 0 {
+			waiting, claimedAt = d.claim(ctx, max(free, d.claimBatch)), d.now()
+		}
+		msgs := waiting[:min(free, len(waiting))]
+		waiting = waiting[len(msgs):]
 		for range free - len(msgs) {
 			<-slots
 		}
@@ -170,11 +192,14 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer func() { <-slots; wg.Done() }()
-				d.deliver(ctx, m)
+				d.deliver(ctx, m, acks)
 			}()
 		}
-		if len(msgs) == 0 && d.sleep(ctx, d.pollInterval) != nil {
-			return nil
+		if len(msgs) == 0 {
+			acks.sync()
+			if d.sleep(ctx, d.pollInterval) != nil {
+				return nil
+			}
 		}
 	}
 }
@@ -227,15 +252,16 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.deliver(ctx, m)
+			d.deliver(ctx, m, nil)
 		}()
 	}
 	wg.Wait()
 	return len(msgs), nil
 }
 
-// deliver makes one attempt at m and records the outcome in the outbox.
-func (d *Deliverer) deliver(ctx context.Context, m Message) {
+// deliver makes one attempt at m and records the outcome in the outbox,
+// through acks when it is not nil.
+func (d *Deliverer) deliver(ctx context.Context, m Message, acks *acker) {
 	attrs := append(messageAttrs(m), slog.Int("attempt", m.Attempts))
 	if m.Attempts > d.retry.MaxAttempts {
 		// Claimed again and again without an answer: its senders crash
@@ -247,6 +273,10 @@ func (d *Deliverer) deliver(ctx context.Context, m Message) {
 	err := send(sctx, d.mailer, d.sms, m)
 	timedOut := sctx.Err() != nil
 	cancel()
+	if err == nil && acks != nil {
+		acks.add(m) // written with the group, even after ctx is cancelled
+		return
+	}
 	if err == nil {
 		d.markDelivered(ctx, m, attrs)
 		return

@@ -374,6 +374,14 @@ func (o lossyOutbox) MarkDelivered(ctx context.Context, m notify.Message) error 
 	return o.Outbox.MarkDelivered(ctx, m)
 }
 
+// MarkDeliveredBatch loses a whole group's acknowledgement at times.
+func (o lossyOutbox) MarkDeliveredBatch(ctx context.Context, msgs []notify.Message) error {
+	if o.lose() {
+		return errors.New("connection reset")
+	}
+	return o.Outbox.MarkDeliveredBatch(ctx, msgs)
+}
+
 // TestThousandMessagesNoneLost pushes 1,000 messages through a running
 // Deliverer with concurrency 8 while a third of all sends fail
 // temporarily, one in twenty successful sends is slower than its lease

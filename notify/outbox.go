@@ -27,9 +27,10 @@ import (
 type Outbox interface {
 	// Enqueue stores msgs, due at once, with Attempts 0. A message whose
 	// key the outbox already holds is skipped: enqueuing twice is not
-	// sending twice. Enqueue stores all of msgs or none; it may use a
-	// transaction that ctx carries, so that a notification commits with
-	// the change that caused it.
+	// sending twice. Enqueue stores all of msgs or none, and refuses the
+	// whole call when a message has no key or has both or neither of
+	// Email and SMS; it may use a transaction that ctx carries, so that
+	// a notification commits with the change that caused it.
 	Enqueue(ctx context.Context, msgs []Message) error
 
 	// Claim leases up to max due messages, oldest due first, for the
@@ -57,6 +58,18 @@ type Outbox interface {
 	// when the message is already delivered or dead, so that a late
 	// answer from an expired claim cannot undo a newer one.
 	MarkFailed(ctx context.Context, m Message, f Failure) error
+}
+
+// BatchMarker is implemented by an Outbox that can record many sends in
+// one call, such as one SQL UPDATE for a whole batch. A Deliverer whose
+// Outbox implements it acknowledges its sends in groups: each send that
+// returns joins the group that is waiting to be written, and one
+// MarkDeliveredBatch writes the group while the next one gathers. Without
+// it, the Deliverer calls MarkDelivered once per message.
+type BatchMarker interface {
+	// MarkDeliveredBatch does what MarkDelivered does for each of msgs,
+	// all of them or none. An empty msgs does nothing.
+	MarkDeliveredBatch(ctx context.Context, msgs []Message) error
 }
 
 // Message is one queued email or SMS: exactly one of Email and SMS is

@@ -12,4 +12,10 @@
 //	n, _ := notify.New(notify.Config{Mailer: mailer, Now: clock.Now, Sleep: clock.Sleep})
 //	_ = n.SendTestEmail(ctx, notify.TestEmail{}, "admin@example.com")
 //	// mailer.Attempts() == 3, len(mailer.Sent()) == 1
+//
+// TestOutbox is the conformance suite for notify.Outbox, in the manner of
+// testing/fstest.TestFS: a host that keeps its outbox on its own database
+// (notify/notifypg is the PostgreSQL one) runs it from a test to prove
+// every guarantee of the interface's doc, concurrency included. Outbox
+// passes it.
 package notifytest

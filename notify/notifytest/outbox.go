@@ -159,6 +159,36 @@ func (o *Outbox) MarkDelivered(ctx context.Context, m notify.Message) error {
 	return nil
 }
 
+// MarkDeliveredBatch implements notify.BatchMarker: MarkDelivered for
+// each of msgs, all or none (a key the outbox does not hold fails the
+// whole call).
+func (o *Outbox) MarkDeliveredBatch(ctx context.Context, msgs []notify.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	records := make([]*Record, 0, len(msgs))
+	for _, m := range msgs {
+		r, err := o.find(m)
+		if err != nil {
+			return err
+		}
+		records = append(records, r)
+	}
+	changed := false
+	for _, r := range records {
+		if r.State == Pending || r.State == Leased {
+			r.State = Delivered
+			changed = true
+		}
+	}
+	if changed {
+		o.signal()
+	}
+	return nil
+}
+
 // MarkFailed records f for m if m holds the current lease and the record
 // is not final; otherwise it does nothing.
 func (o *Outbox) MarkFailed(ctx context.Context, m notify.Message, f notify.Failure) error {
@@ -206,6 +236,8 @@ func (o *Outbox) RecordStatus(ctx context.Context, key string, st notify.Deliver
 	}
 	return nil
 }
+
+var _ notify.BatchMarker = (*Outbox)(nil)
 
 func (o *Outbox) find(m notify.Message) (*Record, error) {
 	r, ok := o.records[m.Key()]

@@ -274,3 +274,8 @@ func TestOutboxRecordStatus(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, o.RecordStatus(cancelled, "k1", sent), context.Canceled)
 }
+
+func TestOutboxSuite(t *testing.T) {
+	t.Parallel()
+	notifytest.TestOutbox(t, func(*testing.T) notify.Outbox { return notifytest.NewOutbox(nil) })
+}

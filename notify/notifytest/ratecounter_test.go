@@ -21,9 +21,9 @@ func TestMemoryRateCounterPassesTheSuite(t *testing.T) {
 	notifytest.TestRateCounter(t, func(*testing.T) notify.RateCounter { return &notify.MemoryRateCounter{} })
 }
 
-// mutantEnv names the broken counter that TestRateCounterMutant runs the
+// rateMutantEnv names the broken counter that TestRateCounterMutant runs the
 // suite against, in a child process.
-const mutantEnv = "NOTIFYTEST_RATE_COUNTER_MUTANT"
+const rateMutantEnv = "NOTIFYTEST_RATE_COUNTER_MUTANT"
 
 // TestRateCounterCatchesBrokenCounters proves the suite can fail: each
 // mutant breaks one promise of RateCounter, and the suite, run against it
@@ -33,11 +33,11 @@ func TestRateCounterCatchesBrokenCounters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the suite in child processes")
 	}
-	for name, m := range mutants {
+	for name, m := range counterMutants {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestRateCounterMutant$", "-test.count=1")
-			cmd.Env = append(os.Environ(), mutantEnv+"="+name)
+			cmd.Env = append(os.Environ(), rateMutantEnv+"="+name)
 			out, err := cmd.CombinedOutput()
 			require.Error(t, err, "the suite passed a broken counter:\n%s", out)
 			assert.Contains(t, string(out), "--- FAIL: TestRateCounterMutant/"+m.caughtBy, "%s", out)
@@ -48,33 +48,33 @@ func TestRateCounterCatchesBrokenCounters(t *testing.T) {
 // TestRateCounterMutant runs the suite against the mutant named in the
 // environment; without one it does nothing.
 func TestRateCounterMutant(t *testing.T) {
-	name := os.Getenv(mutantEnv)
+	name := os.Getenv(rateMutantEnv)
 	if name == "" {
 		t.Skip("run by TestRateCounterCatchesBrokenCounters")
 	}
-	m, ok := mutants[name]
+	m, ok := counterMutants[name]
 	require.True(t, ok, "no mutant %q", name)
 	notifytest.TestRateCounter(t, func(*testing.T) notify.RateCounter { return m.counter() })
 }
 
-// mutants maps each broken counter to the subtest of the suite that
+// counterMutants maps each broken counter to the subtest of the suite that
 // must catch it.
-var mutants = map[string]struct {
+var counterMutants = map[string]struct {
 	counter  func() notify.RateCounter
 	caughtBy string
 }{
-	"racy check then count":  {func() notify.RateCounter { return &mutant{racy: true} }, "ConcurrentTakesNeverExceedMax"},
-	"one past max":           {func() notify.RateCounter { return &mutant{offByOne: true} }, "CountsUpToMax"},
-	"ignores the window":     {func() notify.RateCounter { return &mutant{ignoreWindow: true} }, "WindowsAreIndependent"},
-	"ignores the key":        {func() notify.RateCounter { return &mutant{ignoreKey: true} }, "KeysAreIndependent"},
-	"ignores the context":    {func() notify.RateCounter { return &mutant{ignoreContext: true} }, "DoneContextCountsNothing"},
-	"never refuses":          {func() notify.RateCounter { return &mutant{neverRefuses: true} }, "CountsUpToMax"},
-	"keeps the first max":    {func() notify.RateCounter { return &mutant{firstMax: true} }, "MaxIsTheCallers"},
-	"window by location too": {func() notify.RateCounter { return &mutant{byLocation: true} }, "WindowsAreIndependent"},
+	"racy check then count":  {func() notify.RateCounter { return &brokenCounter{racy: true} }, "ConcurrentTakesNeverExceedMax"},
+	"one past max":           {func() notify.RateCounter { return &brokenCounter{offByOne: true} }, "CountsUpToMax"},
+	"ignores the window":     {func() notify.RateCounter { return &brokenCounter{ignoreWindow: true} }, "WindowsAreIndependent"},
+	"ignores the key":        {func() notify.RateCounter { return &brokenCounter{ignoreKey: true} }, "KeysAreIndependent"},
+	"ignores the context":    {func() notify.RateCounter { return &brokenCounter{ignoreContext: true} }, "DoneContextCountsNothing"},
+	"never refuses":          {func() notify.RateCounter { return &brokenCounter{neverRefuses: true} }, "CountsUpToMax"},
+	"keeps the first max":    {func() notify.RateCounter { return &brokenCounter{firstMax: true} }, "MaxIsTheCallers"},
+	"window by location too": {func() notify.RateCounter { return &brokenCounter{byLocation: true} }, "WindowsAreIndependent"},
 }
 
-// mutant is a rate counter with one deliberate bug.
-type mutant struct {
+// brokenCounter is a rate counter with one deliberate bug.
+type brokenCounter struct {
 	racy, offByOne, ignoreWindow, ignoreKey, ignoreContext, neverRefuses, firstMax, byLocation bool
 
 	mu     sync.Mutex
@@ -82,7 +82,7 @@ type mutant struct {
 	maxes  map[string]int
 }
 
-func (m *mutant) Take(ctx context.Context, key string, start time.Time, length time.Duration, max int) (bool, error) {
+func (m *brokenCounter) Take(ctx context.Context, key string, start time.Time, length time.Duration, max int) (bool, error) {
 	if err := ctx.Err(); err != nil && !m.ignoreContext {
 		return false, err
 	}

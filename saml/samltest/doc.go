@@ -26,6 +26,11 @@
 // rollover, MetadataServer serves the metadata over HTTPS, and Clock moves
 // a refresh schedule or an expiry alert along without waiting.
 //
-// Look next at New and its options, ResponseSpec, IdP.SignXML, and
-// MetadataServer.
+// TestReplayCache is the conformance suite for saml.ReplayCache: a host that
+// keeps its replay cache on its own database (saml/samlpg is the PostgreSQL
+// one) runs it from a test to prove the cache accepts each ID once, across
+// concurrent callers.
+//
+// Look next at New and its options, ResponseSpec, IdP.SignXML,
+// MetadataServer, and TestReplayCache.
 package samltest

@@ -1,0 +1,115 @@
+package notifypg
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/siteadmin/integrations/notify"
+)
+
+// DeadLetter is a message the Deliverer gave up on, for an admin page.
+// Its Message holds the whole body, reset links and codes included: show
+// it only to those who may read the users' mail.
+type DeadLetter struct {
+	// Message is the stored message; Attempts is the number of claims.
+	Message notify.Message
+	// Reason is the last failure's reason, such as "permanent failure:
+	// 550 no such user".
+	Reason string
+	// Enqueued is when the message was enqueued.
+	Enqueued time.Time
+	// Died is when it became a dead letter.
+	Died time.Time
+}
+
+// ErrNotDead is returned by Requeue when the table holds no dead letter
+// with the key.
+var ErrNotDead = errors.New("notifypg: no dead letter with that key")
+
+// DefaultDeadLetterLimit is how many dead letters DeadLetters returns when
+// its limit is 0 or less.
+const DefaultDeadLetterLimit = 100
+
+// DeadLetters returns up to limit dead letters, the most recent first
+// (DefaultDeadLetterLimit when limit is 0 or less).
+func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	if limit <= 0 {
+		limit = DefaultDeadLetterLimit
+	}
+	rows, err := o.db.QueryContext(ctx, o.sql.deadLetters, limit)
+	if err != nil {
+		return nil, fmt.Errorf("notifypg: listing dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []DeadLetter
+	for rows.Next() {
+		var d DeadLetter
+		var key string
+		var raw []byte
+		var attempts int
+		if err := rows.Scan(&key, &raw, &attempts, &d.Reason, &d.Enqueued, &d.Died); err != nil {
+			return nil, fmt.Errorf("notifypg: listing dead letters: %w", err)
+		}
+		if err := json.Unmarshal(raw, &d.Message); err != nil {
+			return nil, fmt.Errorf("notifypg: dead letter %q is not a notify.Message: %w", key, err)
+		}
+		d.Message.Attempts = attempts
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("notifypg: listing dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// Requeue makes the dead letter with key pending again, due now, with its
+// attempts reset to 0 so that the Deliverer gives it a full set of
+// retries; its last failure's reason stays until the next attempt. Use it
+// once the cause is fixed (a mailbox created, settings corrected). It
+// returns ErrNotDead when no dead letter has that key.
+func (o *Outbox) Requeue(ctx context.Context, key string) error {
+	res, err := o.db.ExecContext(ctx, o.sql.requeue, o.clock(), key)
+	if err != nil {
+		return fmt.Errorf("notifypg: requeuing %q: %w", key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("notifypg: requeuing %q: %w", key, err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: %q", ErrNotDead, key)
+	}
+	return nil
+}
+
+// purgeBatch bounds the rows one DELETE removes, so that a purge of a
+// large backlog never holds locks on all of it at once.
+const purgeBatch = 10000
+
+// Purge deletes the delivered and dead messages that became so more than
+// retention ago, and returns how many it deleted. A stored message holds
+// its whole body, so keep retention short (the Outbox doc asks hosts to
+// delete old rows): a daily job with a retention of a week or a month is
+// typical. Pending messages are never purged. It deletes in batches of
+// 10,000 rows, each its own statement.
+func (o *Outbox) Purge(ctx context.Context, retention time.Duration) (int64, error) {
+	if retention < 0 {
+		return 0, fmt.Errorf("notifypg: Purge: negative retention %s", retention)
+	}
+	var total int64
+	for {
+		res, err := o.db.ExecContext(ctx, o.sql.purge, o.clock(), retention.Microseconds(), purgeBatch)
+		if err != nil {
+			return total, fmt.Errorf("notifypg: Purge: %w", err)
+		}
+		n, err := res.RowsAffected()
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("notifypg: Purge: %w", err)
+		}
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
+}

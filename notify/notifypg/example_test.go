@@ -1,0 +1,136 @@
+package notifypg_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the host's driver; notifypg imports none
+
+	"github.com/siteadmin/integrations/notify"
+	"github.com/siteadmin/integrations/notify/notifypg"
+)
+
+// Every instance of the host enqueues into the shared table and runs a
+// Deliverer on it. It needs a server, so it is compiled but not run.
+func ExampleNew() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	outbox, err := notifypg.New(notifypg.Config{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := outbox.CreateSchema(ctx); err != nil { // idempotent; or use Schema in a migration
+		log.Fatal(err)
+	}
+	var mailer notify.Mailer // smtpx.NewMailer(...) in a real host
+	n, err := notify.New(notify.Config{Outbox: outbox, SiteName: "Acme"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, Mailer: mailer})
+	if err != nil {
+		log.Fatal(err)
+	}
+	go d.Run(ctx) // in every instance; the leases keep them apart
+
+	err = n.ResetPassword(ctx, notify.PasswordReset{ResetURL: "https://app.example.com/reset?token=..."}, "alice@example.com")
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// A notification caused by a change commits or rolls back with it.
+func ExampleWithTx() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	outbox, err := notifypg.New(notifypg.Config{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := notify.New(notify.Config{Outbox: outbox, SiteName: "Acme"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO invitations (email, org) VALUES ($1, $2)`, "bob@example.com", "acme"); err != nil {
+		log.Fatal(err)
+	}
+	err = n.Invite(notifypg.WithTx(ctx, tx), notify.Invitation{Organization: "Acme", AcceptURL: "https://app.example.com/accept?i=..."}, "bob@example.com")
+	if err != nil {
+		log.Fatal(err) // the invitation rolls back with its email
+	}
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err) // neither is kept: the email is never sent
+	}
+}
+
+// An admin page lists dead letters and requeues one; a daily job purges
+// old rows.
+func ExampleOutbox_DeadLetters() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	outbox, err := notifypg.New(notifypg.Config{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dead, err := outbox.DeadLetters(ctx, 50)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range dead {
+		fmt.Printf("%s to %s, %d attempts: %s\n", d.Message.Kind(), d.Message.To(), d.Message.Attempts, d.Reason)
+	}
+	if len(dead) > 0 {
+		if err := outbox.Requeue(ctx, dead[0].Message.Key()); err != nil {
+			log.Fatal(err)
+		}
+	}
+	deleted, err := outbox.Purge(ctx, 30*24*time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("purged", deleted)
+}
+
+// Hosts that run a migration tool take the SQL instead of CreateSchema.
+func ExampleSchema() {
+	ddl, err := notifypg.Schema("mail.outbox")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(ddl)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "mail"."outbox" (
+	// 	key        text PRIMARY KEY,  -- notify.Message.Key(), the idempotency key
+	// 	message    json NOT NULL,     -- the notify.Message, without Attempts and Lease
+	// 	state      text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+	// 	attempts   integer NOT NULL DEFAULT 0, -- claims so far
+	// 	due_at     timestamptz NOT NULL, -- pending: when it may be claimed (retry time, or lease expiry)
+	// 	lease      uuid,                 -- the latest claim's token; NULL when not leased
+	// 	last_error text,                 -- the latest failure's reason
+	// 	created_at timestamptz NOT NULL,
+	// 	done_at    timestamptz           -- when it became delivered or dead
+	// );
+	//
+	// CREATE INDEX IF NOT EXISTS "outbox_due" ON "mail"."outbox" (due_at) WHERE state = 'pending';
+	//
+	// CREATE INDEX IF NOT EXISTS "outbox_dead" ON "mail"."outbox" (done_at) WHERE state = 'dead';
+}
