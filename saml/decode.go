@@ -88,7 +88,8 @@ func parseXMLWithin(raw []byte, budget *markupBudget) (*etree.Document, *scanned
 	if budget == nil {
 		budget = &markupBudget{elements: maxElements, attributes: maxAttributesTotal}
 	}
-	if err := budget.take(raw); err != nil {
+	raw, err := budget.take(raw)
+	if err != nil {
 		return nil, nil, err
 	}
 	doc := etree.NewDocument()
@@ -113,8 +114,17 @@ func parseXMLWithin(raw []byte, budget *markupBudget) (*etree.Document, *scanned
 // sections, processing instructions and end tags are skipped; markup they
 // hide is not counted. The count is exact for well-formed XML, and
 // anything else the parser refuses anyway.
-func (b *markupBudget) take(raw []byte) error {
+//
+// It returns raw with attribute values normalized as XML 1.0 section
+// 3.3.3 says (a literal tab, CR, LF or CRLF in a quoted value reads as one
+// space), which encoding/xml does not do: without it, a value signed by
+// libxml2 or xmlsec1 as "a b" would be canonicalized here as "a&#xA;b"
+// and its digest would differ. raw itself is returned when nothing needs
+// normalizing, a copy otherwise.
+func (b *markupBudget) take(raw []byte) ([]byte, error) {
 	elements, attrs := 0, 0
+	var out []byte // raw[:copied] normalized, once a value needs it
+	copied := 0
 	for i := 0; i < len(raw); {
 		lt := bytes.IndexByte(raw[i:], '<')
 		if lt < 0 {
@@ -134,20 +144,28 @@ func (b *markupBudget) take(raw []byte) error {
 			i += skipPast(rest, ">")
 		default:
 			elements++
-			n, a := startTag(rest)
+			n, a, spaced := startTag(rest)
+			if spaced {
+				out = append(out, raw[copied:i]...)
+				out = appendNormalizedTag(out, rest[:n])
+				copied = i + n
+			}
 			i += n
 			attrs += a
 		}
 		if elements > b.elements {
-			return newError(CodeMalformed, "the message has more than %d elements (decrypted parts included)", maxElements)
+			return nil, newError(CodeMalformed, "the XML has more than %d elements (decrypted parts included)", b.elements)
 		}
 		if attrs > b.attributes {
-			return newError(CodeMalformed, "the message has more than %d attributes, namespace declarations and decrypted parts included", maxAttributesTotal)
+			return nil, newError(CodeMalformed, "the XML has more than %d attributes, namespace declarations and decrypted parts included", b.attributes)
 		}
 	}
 	b.elements -= elements
 	b.attributes -= attrs
-	return nil
+	if out != nil {
+		return append(out, raw[copied:]...), nil
+	}
+	return raw, nil
 }
 
 // skipPast returns the length of b up to and including the first end, or
@@ -160,24 +178,48 @@ func skipPast(b []byte, end string) int {
 }
 
 // startTag returns the length of the start tag at the beginning of b (up
-// to its '>') and the number of attributes in it: the '=' outside quoted
-// values.
-func startTag(b []byte) (n, attrs int) {
+// to its '>'), the number of attributes in it (the '=' outside quoted
+// values), and whether a quoted value holds a tab, CR or LF.
+func startTag(b []byte) (n, attrs int, spaced bool) {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '>':
-			return i + 1, attrs
+			return i + 1, attrs, spaced
 		case '=':
 			attrs++
 		case '"', '\'':
 			j := bytes.IndexByte(b[i+1:], b[i])
 			if j < 0 {
-				return len(b), attrs
+				return len(b), attrs, spaced
 			}
+			spaced = spaced || bytes.ContainsAny(b[i+1:i+1+j], "\t\r\n")
 			i += j + 1
 		}
 	}
-	return len(b), attrs
+	return len(b), attrs, spaced
+}
+
+// appendNormalizedTag appends the start tag tag to out with every tab, CR,
+// LF and CRLF inside its quoted values replaced by one space.
+func appendNormalizedTag(out, tag []byte) []byte {
+	var quote byte
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		switch {
+		case quote == 0:
+			if c == '"' || c == '\'' {
+				quote = c
+			}
+		case c == quote:
+			quote = 0
+		case c == '\r' && i+1 < len(tag) && tag[i+1] == '\n':
+			continue // CRLF is one line end: its LF becomes the space
+		case c == '\t' || c == '\r' || c == '\n':
+			c = ' '
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // scanned holds what one walk over the tree found.

@@ -79,11 +79,23 @@ func parseMetadata(data []byte, entityID string, signers *trust, allowSHA1 bool)
 	return md, nil
 }
 
-// maxMetadataElements caps IdP metadata, which comes from the admin, not
-// from strangers: federation aggregates are large.
-const maxMetadataElements = 100000
+// maxMetadataElements and maxMetadataAttributes cap IdP metadata, which
+// comes from the admin or the IdP's URL, not from strangers: federation
+// aggregates are large, but a tree of these sizes stays within a few
+// hundred MB.
+const (
+	maxMetadataElements   = 100000
+	maxMetadataAttributes = 8 * maxMetadataElements
+)
 
 func parseMetadataXML(data []byte) (*etree.Document, *scanned, error) {
+	// Counted before the tree is built: the metadata comes before its
+	// signature is checked, from a URL or a stored copy.
+	budget := markupBudget{elements: maxMetadataElements, attributes: maxMetadataAttributes}
+	data, err := budget.take(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("saml: metadata: %s", err.(*Error).Message)
+	}
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{PreserveDuplicateAttrs: true, MaxDepth: maxDepth}
 	if err := doc.ReadFromBytes(data); err != nil {
