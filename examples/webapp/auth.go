@@ -26,7 +26,7 @@ func (a *app) siteAdmin(r *http.Request) (*session, bool) {
 	if s.BreakGlass {
 		return s, true
 	}
-	u, err := a.store.FindUser(r.Context(), s.NameID.Value)
+	u, err := a.dir.FindUser(r.Context(), s.NameID.Value)
 	return s, err == nil && u != nil && u.SiteAdmin
 }
 
