@@ -155,9 +155,7 @@ func checkPublicURL(u string) (string, error) {
 	}
 	p, err := url.Parse(u)
 	switch {
-	case err != nil:
-		return "", fmt.Errorf("-public-url %q: %v", u, err)
-	case p.Scheme != "http" && p.Scheme != "https", p.Host == "":
+	case err != nil, p.Scheme != "http" && p.Scheme != "https", p.Host == "":
 		return "", fmt.Errorf("-public-url %q: give an absolute http or https URL, such as http://127.0.0.1:8000", u)
 	case p.User != nil, p.RawQuery != "", p.Fragment != "", p.Path != "" && p.Path != "/":
 		return "", fmt.Errorf("-public-url %q: give only the scheme, the host and the port: the app serves its pages at the root", u)
