@@ -96,7 +96,7 @@ type app struct {
 	handler  http.Handler
 	smtpSet  smtpx.Settings
 	twilio   twilio.Settings
-	sessions map[string]*session
+	sessions sessionStore
 
 	// With an IdP metadata URL (metadata.go), also under mu.
 	source     *saml.MetadataSource
@@ -136,7 +136,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if cfg.BreakGlassPassword == "" {
 		return nil, errors.New("a break-glass password is required")
 	}
-	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), sessions: map[string]*session{},
+	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), sessions: &memSessions{},
 		now: cfg.Now, testSMS: &testSMSLog{}, log: cfg.Logger}
 	if a.now == nil {
 		a.now = time.Now
@@ -157,6 +157,9 @@ func newApp(cfg appConfig) (*app, error) {
 			return nil, err
 		}
 		keys, a.replay, a.dir = a.pg.keys, a.pg.replay, a.pg.dir
+		if a.sessions, err = newPGSessions(context.Background(), cfg.DB); err != nil {
+			return nil, err
+		}
 	} else {
 		if keys, err = newSharedKeys(base); err != nil {
 			return nil, err
@@ -414,18 +417,18 @@ func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request,
 	if l.Diff != nil {
 		s.Diff, s.DiffEmpty = l.Diff.String(), l.Diff.Empty()
 	}
-	a.startSession(w, s)
-	return nil
+	return a.startSession(ctx, w, s)
 }
 
 // startSession remembers s under a new ID and gives the browser its
 // cookie.
-func (a *app) startSession(w http.ResponseWriter, s *session) {
+func (a *app) startSession(ctx context.Context, w http.ResponseWriter, s *session) error {
 	id := rand.Text()
-	a.mu.Lock()
-	a.sessions[id] = s
-	a.mu.Unlock()
+	if err := a.sessions.put(ctx, id, s); err != nil {
+		return fmt.Errorf("webapp: starting the session: %w", err)
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	return nil
 }
 
 // endSession forgets this browser's session, if any, and returns it.
@@ -435,10 +438,10 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.sessions[c.Value]
-	delete(a.sessions, c.Value)
+	s, err := a.sessions.take(r.Context(), c.Value)
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "webapp: ending a session failed", slog.String("error", err.Error()))
+	}
 	return s
 }
 
@@ -455,26 +458,21 @@ func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request
 // idpLogoutRequested is the Handler's IdPLogout callback: it ends every
 // session of the NameID (only the listed IdP sessions when any are).
 func (a *app) idpLogoutRequested(ctx context.Context, req *saml.LogoutRequest) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, s := range a.sessions {
-		if !s.BreakGlass && s.NameID.Value == req.NameID.Value &&
-			(len(req.SessionIndexes) == 0 || slices.Contains(req.SessionIndexes, s.SessionIndex)) {
-			delete(a.sessions, id)
-		}
-	}
-	return nil
+	return a.sessions.endIdP(ctx, req.NameID.Value, req.SessionIndexes)
 }
 
-// current returns the session of r, or nil.
+// current returns the session of r, or nil. A session that cannot be read
+// (the database is down) counts as none, and is logged.
 func (a *app) current(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return nil
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.sessions[c.Value]
+	s, err := a.sessions.get(r.Context(), c.Value)
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "webapp: reading the session failed", slog.String("error", err.Error()))
+	}
+	return s
 }
 
 func (a *app) samlOn() bool {

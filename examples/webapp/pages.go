@@ -112,7 +112,7 @@ Its password is the one webapp printed at start, or the one set with <code>-brea
 {{template "foot" .}}{{end}}
 
 {{define "per-instance"}}{{if .Shared}}<p class="hint" id="per-instance">Settings saved here apply to this instance only, until it stops:
-the instances share the directory, the replay cache, the outbox, the invitations and the keys (in PostgreSQL), not these pages.</p>{{end}}{{end}}
+the instances share the directory, the sessions, the replay cache, the outbox, the invitations and the keys (in PostgreSQL), not these pages.</p>{{end}}{{end}}
 
 {{define "admin-invitations"}}{{template "head" .}}
 <p>Invite several people at once. One database transaction records every invitation and queues its email in the outbox,

@@ -36,10 +36,12 @@ import (
 //   - the outbox (notifypg), which a notify.Deliverer in each instance
 //     drains through that instance's SMTP settings;
 //   - the keys every instance must agree on (sharedKeys);
+//   - the sessions (sessions.go), so that a balancer may send a
+//     browser's requests to any instance;
 //   - the invitations (invite.go).
 //
-// The settings saved on the admin pages, the sessions and the test SMS
-// log stay in each instance's memory.
+// The settings saved on the admin pages, the send limits and the log of
+// test SMS stay in each instance's memory.
 
 // openPostgres opens dsn, a postgres:// URL or a key=value string, with
 // pgx's database/sql driver and checks that the server answers.

@@ -122,14 +122,17 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 	// Each instance's copy of the keys works with the other's: A's
 	// service provider signs the request and sets the tracking cookie,
 	// B's IdP checks the request, A's IdP signs the response, and B's
-	// service provider checks it and the cookie.
+	// service provider checks it and the cookie. The session B starts is
+	// A's too, and a logout at A ends it at B.
 	t.Run("a login started at A ends at B", func(t *testing.T) {
+		var rest atomic.Value
+		rest.Store("B")
 		carol := lb.browserRouted(t, func(r *http.Request) string {
 			switch {
 			case r.URL.Path == "/saml/login", r.URL.Path == "/idp/sso" && r.Method == http.MethodPost:
 				return "A"
 			default:
-				return "B"
+				return rest.Load().(string)
 			}
 		})
 		idpPage := carol.get("/saml/login?return_to=/diff")
@@ -142,6 +145,13 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 		require.Equal(t, http.StatusOK, landed.status, landed.body)
 		assert.Equal(t, lb.url+"/diff", landed.url)
 		assert.Contains(t, landed.body, "carol@example.com")
+
+		rest.Store("A")
+		assert.Contains(t, carol.get("/").body, "Logged in as <strong>carol@example.com</strong> (SP-initiated")
+		out := carol.post("/saml/logout", nil)
+		require.Equal(t, http.StatusOK, out.status, out.body)
+		rest.Store("B")
+		assert.Contains(t, carol.get("/").body, "Not logged in")
 	})
 
 	t.Run("a response accepted by A is a replay at B", func(t *testing.T) {
