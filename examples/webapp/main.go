@@ -10,12 +10,50 @@
 //
 //	go run ./examples/webapp [-addr 127.0.0.1:8000]
 //
-// It listens on the loopback interface only, prints its URL, and keeps
-// everything in memory. The admin pages are for site admins: a SAML login
+// It listens on the loopback interface only, prints its URL, and, without
+// -postgres, keeps everything in memory. The admin pages are for site admins: a SAML login
 // whose user is a site admin, or the break-glass login at /login with the
 // password of -break-glass-password or WEBAPP_BREAK_GLASS_PASSWORD (the
 // environment keeps it out of the process list), else a random one
 // printed at start.
+//
+// # Several instances on one PostgreSQL
+//
+// With -postgres URL (default: the DATABASE_URL environment variable), the
+// app keeps in that database what its instances must share, and any
+// number of them may run on it behind a load balancer:
+//
+//   - users, teams and memberships, in pgDirectory, the reference SQL
+//     implementation of mapping.Store: a login locks its user (an
+//     advisory lock on the NameID, then the row) and the teams it reads,
+//     so two logins of one user at two instances run one after the
+//     other, and the second plans from what the first wrote;
+//   - the replay cache (saml/samlpg): a response accepted by one instance
+//     is a replay at every other;
+//   - the outbox (notify/notifypg), which a notify.Deliverer in each
+//     instance drains through that instance's SMTP settings, logging each
+//     email it sends. A login that creates a user queues a welcome email
+//     in the login's own transaction, and the Invitations page queues a
+//     batch of invitations in one transaction with their rows: all of
+//     them, or, when one address is bad or already invited, none;
+//   - the sessions, so that the balancer may send each request anywhere;
+//   - the embedded IdP's signing key, the service provider's key pair and
+//     the request-tracking cookie key, in the table webapp_keys, which the
+//     first instance fills. A real host keeps such keys in its secret
+//     store and gives each instance the same ones.
+//
+// The settings saved on the admin pages, the send limits of test SMS and
+// their log stay in each instance's memory.
+//
+// Every instance takes the balancer's URL as -public-url: the SAML entity
+// ID, the ACS URL and the test IdP's URLs derive from it, and it is the
+// only host the app answers (a loopback alias of it is redirected there).
+// For example, with a balancer at 127.0.0.1:8000 that passes the Host
+// header on:
+//
+//	export DATABASE_URL=postgres://app:secret@127.0.0.1:5432/app
+//	go run ./examples/webapp -addr 127.0.0.1:8001 -public-url http://127.0.0.1:8000 &
+//	go run ./examples/webapp -addr 127.0.0.1:8002 -public-url http://127.0.0.1:8000 &
 package main
 
 import (
@@ -51,8 +89,8 @@ the break-glass login at /login). It listens on a loopback address only
 and prints its URL.
 
 By default it keeps everything in memory. With -postgres (or
-DATABASE_URL), the directory, the replay cache, the outbox, the
-invitations and the keys live in that database, shared by every instance
+DATABASE_URL), the directory, the sessions, the replay cache, the outbox,
+the invitations and the keys live in that database, shared by every instance
 started on it: run several behind a load balancer, each with the
 balancer's URL as -public-url.
 
