@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"database/sql"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -43,6 +45,16 @@ type appConfig struct {
 	// Now is the clock of the send limits and of the test SMS log, so
 	// that tests can stand inside one limit window. Default: time.Now.
 	Now func() time.Time
+	// DB, when set, holds what every instance of the app on it shares
+	// (see pg.go): the directory, the replay cache, the outbox and its
+	// Deliverer, the keys, the invitations. Default: nil, all in memory.
+	DB *sql.DB
+	// OutboxPoll is how long this instance's Deliverer waits before it
+	// looks at the outbox again when nothing was due. Default 1s.
+	OutboxPoll time.Duration
+	// Logger receives the Deliverer's lines and those of the metadata
+	// alerts. Default slog.Default().
+	Logger *slog.Logger
 }
 
 // app is the whole web application: the service provider and its handler,
@@ -60,9 +72,16 @@ type app struct {
 	idp     *samltest.IdP
 	spKey   *rsa.PrivateKey
 	spCert  *x509.Certificate
-	replay  *saml.MemoryReplayCache
+	replay  saml.ReplayCache
 	tracker *samlsp.CookieTracker
-	store   *mappingtest.Store
+	dir     directory
+
+	log *slog.Logger
+	// With a database (pg.go): the shared stores, and this instance's
+	// Deliverer with the mailer it sends through.
+	pg            *pgParts
+	outboxMailer  *savedSMTPMailer
+	stopDeliverer func()
 
 	smtpServer   *smtptest.Server
 	twilioServer *twiliotest.Server
@@ -77,7 +96,7 @@ type app struct {
 	handler  http.Handler
 	smtpSet  smtpx.Settings
 	twilio   twilio.Settings
-	sessions map[string]*session
+	sessions sessionStore
 
 	// With an IdP metadata URL (metadata.go), also under mu.
 	source     *saml.MetadataSource
@@ -117,38 +136,52 @@ func newApp(cfg appConfig) (*app, error) {
 	if cfg.BreakGlassPassword == "" {
 		return nil, errors.New("a break-glass password is required")
 	}
-	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), replay: saml.NewMemoryReplayCache(0), sessions: map[string]*session{},
-		now: cfg.Now, testSMS: &testSMSLog{}}
+	a := &app{base: base, host: u.Host, breakGlass: cfg.BreakGlassPassword, mux: http.NewServeMux(), sessions: &memSessions{},
+		now: cfg.Now, testSMS: &testSMSLog{}, log: cfg.Logger}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if a.alerter, err = saml.NewAlerter(saml.AlerterConfig{Logger: slog.Default()}); err != nil {
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.alerter, err = saml.NewAlerter(saml.AlerterConfig{Logger: a.log}); err != nil {
 		return nil, err
 	}
 	if a.pages, err = template.New("pages").Funcs(template.FuncMap{"join": strings.Join, "invalid": invalid, "selected": methodSelected,
 		"clock": clock, "stamp": stamp, "stateClass": stateClass, "limitText": limitText}).Parse(pagesHTML); err != nil {
 		return nil, err
 	}
+	var keys sharedKeys
+	if cfg.DB != nil {
+		if a.pg, err = newPGParts(context.Background(), cfg.DB, base, a.log); err != nil {
+			return nil, err
+		}
+		keys, a.replay, a.dir = a.pg.keys, a.pg.replay, a.pg.dir
+		if a.sessions, err = newPGSessions(context.Background(), cfg.DB); err != nil {
+			return nil, err
+		}
+	} else {
+		if keys, err = newSharedKeys(base); err != nil {
+			return nil, err
+		}
+		mem, err := demo.Directory()
+		if err != nil {
+			return nil, err
+		}
+		a.replay, a.dir = saml.NewMemoryReplayCache(0), memDirectory{mem}
+	}
 	a.idp, err = samltest.New(
 		samltest.WithEntityID(base+"/idp/metadata"),
 		samltest.WithSSOURL(base+"/idp/sso"),
 		samltest.WithSLOURL(base+"/idp/slo"),
+		samltest.WithKey(keys.idpKey),
+		samltest.WithCertificate(keys.idpCert),
 	)
 	if err != nil {
 		return nil, err
 	}
-	if a.spKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		return nil, err
-	}
-	if a.spCert, err = samltest.NewCertificate(a.spKey, base+"/saml/metadata", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)); err != nil {
-		return nil, err
-	}
-	key := make([]byte, 32)
-	rand.Read(key) // never fails since Go 1.24
-	a.tracker = &samlsp.CookieTracker{Key: key, Path: "/saml/"}
-	if a.store, err = demo.Directory(); err != nil {
-		return nil, err
-	}
+	a.spKey, a.spCert = keys.spKey, keys.spCert
+	a.tracker = &samlsp.CookieTracker{Key: keys.trackerKey, Path: "/saml/"}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(a.spKey)
 	if err != nil {
 		return nil, err
@@ -181,13 +214,46 @@ func newApp(cfg appConfig) (*app, error) {
 	if err := a.saveTwilio(a.twilioServer.Settings()); err != nil {
 		return nil, err
 	}
+	if a.pg != nil {
+		if err := a.startDeliverer(cfg.OutboxPoll); err != nil {
+			return nil, err
+		}
+	}
 
 	a.routes()
 	return a, nil
 }
 
-// Close stops the SMTP and Twilio fakes and the metadata refreshes.
+// startDeliverer runs this instance's Deliverer on the shared outbox until
+// Close: every instance runs one, and the outbox's leases keep any two
+// from sending one message at once.
+func (a *app) startDeliverer(poll time.Duration) error {
+	a.outboxMailer = &savedSMTPMailer{a: a, log: a.log}
+	d, err := notify.NewDeliverer(notify.DelivererConfig{
+		Outbox: a.pg.outbox, Mailer: a.outboxMailer,
+		PollInterval: cmp.Or(poll, time.Second),
+		Logger:       a.log,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Run(ctx) // returns once ctx is cancelled and its sends are acknowledged
+	}()
+	a.stopDeliverer = func() { cancel(); <-done }
+	return nil
+}
+
+// Close stops the Deliverer, the SMTP and Twilio fakes and the metadata
+// refreshes.
 func (a *app) Close() {
+	if a.stopDeliverer != nil {
+		a.stopDeliverer()
+		a.outboxMailer.Close()
+	}
 	a.runSource(nil)
 	a.smtpServer.Close()
 	a.twilioServer.Close()
@@ -275,6 +341,10 @@ func (a *app) routes() {
 		a.mux.HandleFunc("GET "+path, a.requireAdmin(page))
 		a.mux.HandleFunc("POST "+path, a.requireAdmin(page))
 	}
+	if a.pg != nil {
+		a.mux.HandleFunc("GET /admin/invitations", a.requireAdmin(a.adminInvitations))
+		a.mux.HandleFunc("POST /admin/invitations", a.requireAdmin(a.adminInvitations))
+	}
 	a.mux.HandleFunc("POST /admin/saml/refresh", a.requireAdmin(a.refreshMetadata))
 	a.mux.HandleFunc("GET /admin/twilio/status", a.requireAdminJSON(a.testSMSStatus))
 	// Twilio's status callbacks pass the cross-origin check as any
@@ -314,7 +384,7 @@ func (a *app) applySAML(s samlsp.Settings) error {
 			Tracker:         a.tracker,
 			DefaultRedirect: "/",
 			Mapping:         &m,
-			Store:           a.store,
+			Store:           a.dir,
 			Login:           a.login,
 			Logout:          a.logout,
 			IdPLogout:       a.idpLogoutRequested,
@@ -347,18 +417,18 @@ func (a *app) login(ctx context.Context, w http.ResponseWriter, r *http.Request,
 	if l.Diff != nil {
 		s.Diff, s.DiffEmpty = l.Diff.String(), l.Diff.Empty()
 	}
-	a.startSession(w, s)
-	return nil
+	return a.startSession(ctx, w, s)
 }
 
 // startSession remembers s under a new ID and gives the browser its
 // cookie.
-func (a *app) startSession(w http.ResponseWriter, s *session) {
+func (a *app) startSession(ctx context.Context, w http.ResponseWriter, s *session) error {
 	id := rand.Text()
-	a.mu.Lock()
-	a.sessions[id] = s
-	a.mu.Unlock()
+	if err := a.sessions.put(ctx, id, s); err != nil {
+		return fmt.Errorf("webapp: starting the session: %w", err)
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	return nil
 }
 
 // endSession forgets this browser's session, if any, and returns it.
@@ -368,10 +438,10 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.sessions[c.Value]
-	delete(a.sessions, c.Value)
+	s, err := a.sessions.take(r.Context(), c.Value)
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "webapp: ending a session failed", slog.String("error", err.Error()))
+	}
 	return s
 }
 
@@ -388,26 +458,21 @@ func (a *app) logout(ctx context.Context, w http.ResponseWriter, r *http.Request
 // idpLogoutRequested is the Handler's IdPLogout callback: it ends every
 // session of the NameID (only the listed IdP sessions when any are).
 func (a *app) idpLogoutRequested(ctx context.Context, req *saml.LogoutRequest) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, s := range a.sessions {
-		if !s.BreakGlass && s.NameID.Value == req.NameID.Value &&
-			(len(req.SessionIndexes) == 0 || slices.Contains(req.SessionIndexes, s.SessionIndex)) {
-			delete(a.sessions, id)
-		}
-	}
-	return nil
+	return a.sessions.endIdP(ctx, req.NameID.Value, req.SessionIndexes)
 }
 
-// current returns the session of r, or nil.
+// current returns the session of r, or nil. A session that cannot be read
+// (the database is down) counts as none, and is logged.
 func (a *app) current(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return nil
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.sessions[c.Value]
+	s, err := a.sessions.get(r.Context(), c.Value)
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "webapp: reading the session failed", slog.String("error", err.Error()))
+	}
+	return s
 }
 
 func (a *app) samlOn() bool {
@@ -430,7 +495,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, [2]string{n, strings.Join(s.Attributes[n], ", ")})
 		}
 		data["Attributes"] = attrs
-		if u, ok := a.userByEmail(s.NameID.Value); ok {
+		if u, ok := a.userByEmail(r.Context(), s.NameID.Value); ok {
 			data["User"] = u
 		}
 	}
@@ -453,28 +518,48 @@ func (a *app) diff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Title": "Team sync"}
-	if u, ok := a.userByEmail(s.NameID.Value); ok {
+	if u, ok := a.userByEmail(r.Context(), s.NameID.Value); ok {
 		data["User"] = u
 	}
-	data["Teams"] = a.store.Teams()
+	teams, err := a.dir.Teams(r.Context())
+	if err != nil {
+		a.render(w, r, http.StatusInternalServerError, "message", map[string]any{"Title": "Team sync", "Text": "Reading the directory failed: " + err.Error()})
+		return
+	}
+	data["Teams"] = teams
 	a.render(w, r, http.StatusOK, "diff", data)
 }
 
-func (a *app) userByEmail(email string) (mapping.User, bool) {
-	for _, u := range a.store.Users() {
-		if u.Email == email {
-			return u, true
-		}
+// userByEmail returns the directory's user whose email is email.
+func (a *app) userByEmail(ctx context.Context, email string) (mapping.User, bool) {
+	u, err := a.dir.FindUser(ctx, email)
+	if err != nil || u == nil {
+		return mapping.User{}, false
 	}
-	return mapping.User{}, false
+	return *u, true
 }
 
+// directory is where the app keeps its users and teams: the sample
+// directory in memory, or pgDirectory.
+type directory interface {
+	mapping.Store
+	mapping.Directory
+	// Teams returns every team, by organization and name.
+	Teams(ctx context.Context) ([]mapping.Team, error)
+}
+
+// memDirectory is the in-memory directory as a directory.
+type memDirectory struct{ *mappingtest.Store }
+
+func (m memDirectory) Teams(ctx context.Context) ([]mapping.Team, error) { return m.Store.Teams(), nil }
+
 // render writes the page name with data and what every page shows: the
-// session (Session), whether it may use the admin pages (Admin), and
-// whether SAML is on (SAMLOn).
+// session (Session), whether it may use the admin pages (Admin), whether
+// SAML is on (SAMLOn), and whether the app runs on PostgreSQL (Shared).
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
 	data["Session"], data["Admin"] = a.siteAdmin(r)
 	data["SAMLOn"] = a.samlOn()
+	data["Shared"] = a.pg != nil
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -26,7 +26,7 @@ func (a *app) siteAdmin(r *http.Request) (*session, bool) {
 	if s.BreakGlass {
 		return s, true
 	}
-	u, err := a.store.FindUser(r.Context(), s.NameID.Value)
+	u, err := a.dir.FindUser(r.Context(), s.NameID.Value)
 	return s, err == nil && u != nil && u.SiteAdmin
 }
 
@@ -81,7 +81,10 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if r.Method == http.MethodPost {
 		if a.breakGlassMatches(r.PostFormValue("password")) {
-			a.startSession(w, &session{BreakGlass: true})
+			if err := a.startSession(r.Context(), w, &session{BreakGlass: true}); err != nil {
+				a.render(w, r, http.StatusInternalServerError, "message", map[string]any{"Title": "Log in", "Text": err.Error()})
+				return
+			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}

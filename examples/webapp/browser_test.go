@@ -52,7 +52,7 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, diff, "developers")
 		assert.Contains(t, diff, "ops")
 		assert.Contains(t, diff, "legacy")
-		u, ok := a.userByEmail("alice@example.com")
+		u, ok := a.userByEmail(t.Context(), "alice@example.com")
 		require.True(t, ok)
 		assert.Equal(t, "alice", u.Username)
 

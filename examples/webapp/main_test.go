@@ -183,7 +183,7 @@ func TestEndToEnd(t *testing.T) {
 	assert.Contains(t, diff.body, "ops")
 	assert.Contains(t, diff.body, "legacy") // left: not asserted
 	assert.Contains(t, diff.body, "no-such-team")
-	u, ok := a.userByEmail("alice@example.com")
+	u, ok := a.userByEmail(t.Context(), "alice@example.com")
 	require.True(t, ok)
 	assert.Equal(t, "alice", u.Username)
 	assert.ElementsMatch(t, []string{"acme-dev", "globex-ops"}, teamIDs(u.Teams))
@@ -221,7 +221,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, landed.status, landed.body)
 	assert.Equal(t, base+"/", landed.url)
 	assert.Contains(t, landed.body, "Logged in as <strong>bob@example.com</strong> (IdP-initiated")
-	bob, ok := a.userByEmail("bob@example.com")
+	bob, ok := a.userByEmail(t.Context(), "bob@example.com")
 	require.True(t, ok)
 	assert.True(t, bob.SiteAdmin)
 
@@ -660,9 +660,9 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	env := func(string) string { return "" }
-	assert.ErrorContains(t, run([]string{"-addr", "0.0.0.0:0"}, env, &out), "loopback")
-	assert.ErrorContains(t, run([]string{"-addr", "example.com:80"}, env, &out), "loopback")
-	assert.Error(t, run([]string{"-addr", "nonsense"}, env, &out))
+	assert.ErrorContains(t, run([]string{"-addr", "0.0.0.0:0"}, env, &out, &out), "loopback")
+	assert.ErrorContains(t, run([]string{"-addr", "example.com:80"}, env, &out, &out), "loopback")
+	assert.Error(t, run([]string{"-addr", "nonsense"}, env, &out, &out))
 }
 
 // A browser that opens the app as http://localhost:PORT/ is sent to its

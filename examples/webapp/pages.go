@@ -26,7 +26,7 @@ fieldset{margin:1em 0;border:1px solid #ccc;border-radius:4px}button{font:inheri
 {{define "head"}}<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{.Title}} · webapp</title>
 {{template "style"}}</head><body>
-<nav><a href="/">Home</a><a href="/diff">Team sync</a>{{if .Admin}}<a href="/admin/saml">SAML</a><a href="/admin/smtp">SMTP</a><a href="/admin/twilio">Twilio</a>{{end}}
+<nav><a href="/">Home</a><a href="/diff">Team sync</a>{{if .Admin}}<a href="/admin/saml">SAML</a><a href="/admin/smtp">SMTP</a><a href="/admin/twilio">Twilio</a>{{if .Shared}}<a href="/admin/invitations">Invitations</a>{{end}}{{end}}
 {{if .SAMLOn}}<a href="/saml/metadata" download="sp-metadata.xml">SP metadata</a>{{end}}<a href="/idp/metadata" download="idp-metadata.xml">IdP metadata</a>
 <span class="me">{{with .Session}}{{if .BreakGlass}}break-glass site admin{{else}}{{.NameID.Value}}{{end}}{{else}}<a href="/login">Log in</a>{{end}}</span></nav>
 <h1>{{.Title}}</h1>{{end}}
@@ -111,6 +111,25 @@ Its password is the one webapp printed at start, or the one set with <code>-brea
 </form>
 {{template "foot" .}}{{end}}
 
+{{define "per-instance"}}{{if .Shared}}<p class="hint" id="per-instance">Settings saved here apply to this instance only, until it stops:
+the instances share the directory, the sessions, the replay cache, the outbox, the invitations and the keys (in PostgreSQL), not these pages.</p>{{end}}{{end}}
+
+{{define "admin-invitations"}}{{template "head" .}}
+<p>Invite several people at once. One database transaction records every invitation and queues its email in the outbox,
+which the Deliverer of every instance drains: if one address cannot be invited (not an email address, or invited before),
+the whole batch is rolled back, and none of its emails is ever sent.</p>
+{{with .InviteError}}<div class="box err" id="invite-error" role="alert"><p>Nobody was invited: {{.}}.</p>
+<p>The batch was rolled back: no invitation was recorded, no email will be sent. Fix the list and invite again.</p></div>{{end}}
+{{with .Invited}}<div class="box ok" id="invited"><p>Invited {{len .}}: their invitations are recorded and their emails queued.</p></div>{{end}}
+<form method="post">
+<label>Organization <select name="organization" id="f-organization">{{range .Orgs}}<option{{if eq . $.Org}} selected{{end}}>{{.}}</option>{{end}}</select></label>
+<label>Invite users, one email per line <textarea name="emails" id="f-emails"{{if .InviteError}} aria-invalid="true"{{end}}>{{.Typed}}</textarea></label>
+<button type="submit" id="invite">Invite</button></form>
+<h2>Invitations ({{.Total}})</h2>{{with .ListError}}<p class="err">{{.}}</p>{{end}}
+<table id="invitations"><tr><th>Email</th><th>Organization</th><th>Invited by</th><th>At</th></tr>
+{{range .List}}<tr><td>{{.Email}}</td><td>{{.Organization}}</td><td>{{.InvitedBy}}</td><td>{{stamp .InvitedAt}}</td></tr>{{end}}</table>
+{{template "foot" .}}{{end}}
+
 {{define "errors"}}{{with .Errs}}<div class="box err" id="errors" role="alert">
 <p>{{if $.Tested}}The test did not run{{else}}Not saved{{end}}: {{if eq (len .List) 1}}one field needs{{else}}{{len .List}} fields need{{end}} fixing.</p>
 <ul>{{range .List}}<li>{{if .Field}}<a href="#f-{{.Field}}">{{.Label}}</a>: {{else if .Label}}{{.Label}}: {{end}}{{.Text}}</li>{{end}}</ul></div>{{end}}
@@ -119,7 +138,7 @@ Its password is the one webapp printed at start, or the one set with <code>-brea
 {{define "unsaved"}}{{if .Unsaved}}<p class="box warn" id="unsaved">{{if .Tested}}The test used the settings in this form. {{end}}They are not saved:
 the saved settings still apply until you press Save{{if .Typed}}, which keeps the {{.Typed}} you typed (it is still in its field){{end}}.</p>{{end}}{{end}}
 
-{{define "admin-saml"}}{{template "head" .}}{{template "errors" .}}
+{{define "admin-saml"}}{{template "head" .}}{{template "errors" .}}{{template "per-instance" .}}
 <p>This service provider: entity ID <code>{{.Base}}/saml/metadata</code>, ACS <code>{{.Base}}/saml/acs</code>, SLO <code>{{.Base}}/saml/slo</code>.
 {{if .SAMLOn}}Give the IdP its metadata: <a href="/saml/metadata" download="sp-metadata.xml">sp-metadata.xml</a> (also served at <code>{{.Base}}/saml/metadata</code>).{{end}}</p>
 {{with .Status}}<section id="metadata-status"><h2>Trust in use</h2>
@@ -176,7 +195,7 @@ the saved settings still apply until you press Save{{if .Typed}}, which keeps th
 {{end}}<button type="submit" id="save">Save SAML settings</button></form>
 {{template "foot" .}}{{end}}
 
-{{define "admin-smtp"}}{{template "head" .}}{{template "errors" .}}{{template "unsaved" .}}
+{{define "admin-smtp"}}{{template "head" .}}{{template "errors" .}}{{template "per-instance" .}}{{template "unsaved" .}}
 <p>By default these settings point at an in-process SMTP server (<code>{{.Fake}}</code>, with its own CA and user <code>app</code>); put a real server's here to send real mail.</p>
 <form method="post">{{with .S}}
 <label><input type="checkbox" name="enabled"{{invalid $.Marks "enabled"}}{{if .Enabled}} checked{{end}}> {{index $.L "enabled"}}</label>
@@ -199,7 +218,7 @@ the saved settings still apply until you press Save{{if .Typed}}, which keeps th
 <h2>Mail received by the in-process server</h2><table id="mail">{{range .Mail}}<tr><td>{{join .To ", "}}</td><td>{{.Subject}}</td></tr>{{else}}<tr><td>none yet</td></tr>{{end}}</table>
 {{template "foot" .}}{{end}}
 
-{{define "admin-twilio"}}{{template "head" .}}{{template "errors" .}}{{template "unsaved" .}}
+{{define "admin-twilio"}}{{template "head" .}}{{template "errors" .}}{{template "per-instance" .}}{{template "unsaved" .}}
 <p>By default these settings point at an in-process fake of Twilio's API (<code>{{.Fake}}</code>); clear the base URL and put real credentials here to send real SMS.</p>
 <form method="post">{{with .S}}
 <label><input type="checkbox" name="enabled"{{invalid $.Marks "enabled"}}{{if .Enabled}} checked{{end}}> {{index $.L "enabled"}}</label>
