@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS webapp_memberships (
 // them seed.
 func newPGDirectory(ctx context.Context, db *sql.DB, seed []mapping.Team, seedUsers []mapping.User) (*pgDirectory, error) {
 	d := &pgDirectory{db: db}
-	err := d.transact(ctx, func(tx *sql.Tx) error {
+	err := inTx(ctx, d.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('webapp_directory_schema', 0))`); err != nil {
 			return err
 		}
@@ -106,26 +106,13 @@ func newPGDirectory(ctx context.Context, db *sql.DB, seed []mapping.Team, seedUs
 	return d, nil
 }
 
-// transact runs fn in one transaction and commits it when fn returns nil.
-func (d *pgDirectory) transact(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 // Transact implements mapping.Store. Two logins that lock the same teams
 // in another order can deadlock; PostgreSQL then aborts one of them, and
 // Transact runs it again (fn reads everything afresh), up to three times.
 func (d *pgDirectory) Transact(ctx context.Context, fn func(ctx context.Context, tx mapping.Tx) error) error {
 	var err error
 	for range 3 {
-		err = d.transact(ctx, func(tx *sql.Tx) error {
+		err = inTx(ctx, d.db, func(tx *sql.Tx) error {
 			return fn(ctx, &pgTx{q: tx, tx: tx, dir: d})
 		})
 		if !retryable(err) {
