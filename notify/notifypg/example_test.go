@@ -3,6 +3,7 @@ package notifypg_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -133,4 +134,61 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS "outbox_due" ON "mail"."outbox" (due_at) WHERE state = 'pending';
 	//
 	// CREATE INDEX IF NOT EXISTS "outbox_dead" ON "mail"."outbox" (done_at) WHERE state = 'dead';
+}
+
+// Every instance counts its SMS sends in one shared table, so the send
+// limits hold for the host as a whole. It needs a server, so it is
+// compiled but not run.
+func ExampleNewRateCounter() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	counter, err := notifypg.NewRateCounter(notifypg.RateCounterConfig{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := counter.CreateSchema(ctx); err != nil { // idempotent; or use RateCounterSchema in a migration
+		log.Fatal(err)
+	}
+	limiter, err := notify.NewLimiter(notify.LimiterConfig{
+		Counter:          counter,              // shared by every instance
+		AllowedCountries: []string{"GB", "IE"}, // where your users are
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var sender notify.SMSSender // twilio.New(...) in a real host
+	n, err := notify.New(notify.Config{SMSSender: sender, SiteName: "Acme", Limiter: limiter})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "493817"}, "+442079460000")
+	var refused *notify.LimitError
+	switch {
+	case errors.As(err, &refused):
+		fmt.Println(refused.UserMessage()) // Too many codes to this number; try again in 12 minutes.
+	case err != nil:
+		log.Fatal(err) // the database down refuses too: nothing is sent uncounted
+	}
+}
+
+// Hosts that run a migration tool take the counter's SQL too.
+func ExampleRateCounterSchema() {
+	ddl, err := notifypg.RateCounterSchema("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(ddl)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "notify_rate" (
+	// 	key          text NOT NULL,        -- what is counted: notify:number:+14155550100, notify:country:US
+	// 	window_start timestamptz NOT NULL, -- the fixed window's start
+	// 	window_end   timestamptz NOT NULL, -- its end, for the purge
+	// 	count        integer NOT NULL,     -- sends counted in the window
+	// 	PRIMARY KEY (key, window_start)
+	// );
+	//
+	// CREATE INDEX IF NOT EXISTS "notify_rate_end" ON "notify_rate" (window_end);
 }

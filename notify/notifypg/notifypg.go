@@ -139,7 +139,7 @@ func New(cfg Config) (*Outbox, error) {
 	if cfg.Table == "" {
 		cfg.Table = DefaultTable
 	}
-	t, err := parseTable(cfg.Table)
+	t, err := parseTable("Config.Table", cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -153,21 +153,27 @@ func Schema(table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
 	}
-	t, err := parseTable(table)
+	t, err := parseTable("Config.Table", table)
 	if err != nil {
 		return "", err
 	}
 	return strings.Join(schemaStatements(t), ";\n\n") + ";\n", nil
 }
 
-// schemaLock is the advisory lock key that serializes CreateSchema calls,
-// since two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+// schemaLock is the advisory lock key that serializes the CreateSchema
+// calls of the Outbox and the RateCounter.
 const schemaLock = 0x6e6f74696679 // "notify"
 
 // CreateSchema creates the table and its indexes unless they exist. It is
 // safe to call from every instance at start-up, at the same time.
 func (o *Outbox) CreateSchema(ctx context.Context) error {
-	tx, err := o.db.BeginTx(ctx, nil)
+	return createSchema(ctx, o.db, o.sql.schema)
+}
+
+// createSchema runs stmts in one transaction under the schema advisory
+// lock, since two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+func createSchema(ctx context.Context, db *sql.DB, stmts []string) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("notifypg: creating the schema: %w", err)
 	}
@@ -175,7 +181,7 @@ func (o *Outbox) CreateSchema(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
 		return fmt.Errorf("notifypg: creating the schema: %w", err)
 	}
-	for _, s := range o.sql.schema {
+	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("notifypg: creating the schema: %w", err)
 		}
