@@ -95,7 +95,9 @@ type StatusRecorder interface {
 	// unless the message already has a status that st does not
 	// supersede (see DeliveryStatus.Supersedes); it does so whatever
 	// the message's outbox state, since a report can arrive before
-	// MarkDelivered. It returns an error wrapping ErrUnknownMessage
-	// when no message has the key.
+	// MarkDelivered, and changes nothing else of the message. It returns
+	// an error wrapping ErrUnknownMessage when no message has the key,
+	// and an error, recording nothing, when st.State has no Rank or ctx
+	// is done. notifytest.TestStatusRecorder is the suite it must pass.
 	RecordStatus(ctx context.Context, key string, st DeliveryStatus) error
 }
