@@ -134,6 +134,18 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS "outbox_due" ON "mail"."outbox" (due_at) WHERE state = 'pending';
 	//
 	// CREATE INDEX IF NOT EXISTS "outbox_dead" ON "mail"."outbox" (done_at) WHERE state = 'dead';
+	//
+	// -- The provider's latest report (RecordStatus): a notify.DeliveryState
+	// -- (NULL until the first report), the provider's message ID (Twilio's
+	// -- SM...), its error code (30003), what happened in plain words, and when.
+	// ALTER TABLE "mail"."outbox"
+	// 	ADD COLUMN IF NOT EXISTS delivery_state       text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_provider_id text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_error_code  text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_reason      text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_at          timestamptz;
+	//
+	// CREATE INDEX IF NOT EXISTS "outbox_lost" ON "mail"."outbox" (delivery_at) WHERE delivery_state IN ('undelivered', 'failed');
 }
 
 // Every instance counts its SMS sends in one shared table, so the send

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,12 +53,14 @@ var (
 type statements struct {
 	enqueue, claim, delivered, deliveredBatch, failed string
 	deadLetters, requeue, purge                       string
+	recordStatus, deliveryStatus, undelivered         string
 	schema                                            []string
 }
 
 func newStatements(t tableName) statements {
 	q := t.quoted
 	const now = `coalesce($1::timestamptz, now())`
+	rank := rankCase()
 	return statements{
 		// $2 keys, $3 messages, sorted by key so that concurrent
 		// Enqueues of overlapping keys take their locks in one order.
@@ -106,6 +109,22 @@ WHERE key = $2 AND state = 'dead'`,
 	WHERE state IN ('delivered', 'dead') AND done_at < ` + now + ` - $2::bigint * interval '1 microsecond'
 	LIMIT $3
 )`,
+		// $1 key, $2 to $6 the status, $7 its rank. The UPDATE's WHERE is
+		// DeliveryStatus.Supersedes on the stored state's rank; a
+		// concurrent report of the same message waits for the row lock and
+		// is then checked against the status that one left. The outer
+		// SELECT tells an unknown key from a report that was ignored.
+		recordStatus: `WITH recorded AS (
+	UPDATE ` + q + ` SET delivery_state = $2, delivery_provider_id = $3, delivery_error_code = $4, delivery_reason = $5, delivery_at = $6
+	WHERE key = $1 AND (` + rank + ` < $7 OR ` + rank + ` = $7 AND $7 < ` + strconv.Itoa(notify.DeliveryDelivered.Rank()) + `)
+	RETURNING 1
+)
+SELECT EXISTS (SELECT FROM recorded) OR EXISTS (SELECT FROM ` + q + ` WHERE key = $1)`,
+		// $1 key.
+		deliveryStatus: `SELECT ` + deliveryColumns + ` FROM ` + q + ` WHERE key = $1`,
+		// $1 limit.
+		undelivered: `SELECT key, message, created_at, ` + deliveryColumns + ` FROM ` + q + `
+WHERE delivery_state IN (` + undeliveredStates() + `) ORDER BY delivery_at DESC, key LIMIT $1`,
 		schema: schemaStatements(t),
 	}
 }
@@ -128,6 +147,20 @@ func schemaStatements(t tableName) []string {
 		// stays small however many delivered rows the table keeps.
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_due") + ` ON ` + q + ` (due_at) WHERE state = 'pending'`,
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_dead") + ` ON ` + q + ` (done_at) WHERE state = 'dead'`,
+		// Added by ALTER so that a table created before them gets them
+		// too. (No comment may end the statement: Schema puts the ";"
+		// right after it.)
+		`-- The provider's latest report (RecordStatus): a notify.DeliveryState
+-- (NULL until the first report), the provider's message ID (Twilio's
+-- SM...), its error code (30003), what happened in plain words, and when.
+ALTER TABLE ` + q + `
+	ADD COLUMN IF NOT EXISTS delivery_state       text,
+	ADD COLUMN IF NOT EXISTS delivery_provider_id text,
+	ADD COLUMN IF NOT EXISTS delivery_error_code  text,
+	ADD COLUMN IF NOT EXISTS delivery_reason      text,
+	ADD COLUMN IF NOT EXISTS delivery_at          timestamptz`,
+		// Undelivered lists the messages that never arrived, latest first.
+		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_lost") + ` ON ` + q + ` (delivery_at) WHERE delivery_state IN (` + undeliveredStates() + `)`,
 	}
 }
 
