@@ -1,6 +1,9 @@
 package notifypg_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,8 @@ import (
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/notify/notifypg"
 	"github.com/siteadmin/integrations/notify/notifytest"
+	"github.com/siteadmin/integrations/twilio"
+	"github.com/siteadmin/integrations/twilio/twiliotest"
 )
 
 func TestStatusRecorderSuite(t *testing.T) {
@@ -160,4 +165,66 @@ func TestSchemaTextRunsAsOneScript(t *testing.T) {
 	ok, err := c.Take(ctx, "k", time.Now().Truncate(time.Hour), time.Hour, 1)
 	require.NoError(t, err)
 	assert.True(t, ok)
+}
+
+// End to end on PostgreSQL: codes queued in the outbox, sent by a
+// Deliverer through the twilio Client to twiliotest, whose signed
+// callbacks reach the host's StatusHandler, which records them in the
+// table; Undelivered then names the code that never arrived.
+func TestTwilioCallbacksReachThePostgreSQLOutbox(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := pgtest.DB(t)
+	outbox := newOutbox(t, db, notifypg.Config{})
+
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	public := app.URL + "/twilio/status"
+	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{URL: public, AuthToken: twiliotest.AuthToken, OnStatus: twilio.RecordStatus(outbox)})
+	require.NoError(t, err)
+	mux.Handle("POST /twilio/status", h)
+
+	srv := twiliotest.NewServer()
+	defer srv.Close()
+	srv.SetOutcome("+447700900123", twiliotest.Undelivered(twilio.CodeUnreachable))
+	client, err := twilio.New(srv.Settings(), twilio.Config{StatusCallback: public})
+	require.NoError(t, err)
+
+	n, err := notify.New(notify.Config{Outbox: outbox})
+	require.NoError(t, err)
+	require.NoError(t, n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "123456"}, "+14155550100", "+447700900123"))
+	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: outbox, SMSSender: client})
+	require.NoError(t, err)
+	claimed, err := d.DeliverDue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, claimed)
+	flushCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Flush(flushCtx))
+	for _, cb := range srv.Callbacks() {
+		require.Equal(t, http.StatusNoContent, cb.Response)
+	}
+
+	sids := map[string]string{}
+	for _, m := range srv.Messages() {
+		sids[m.To] = m.SID
+	}
+	lost, err := outbox.Undelivered(ctx, 0)
+	require.NoError(t, err)
+	require.Len(t, lost, 1)
+	assert.Equal(t, "+447700900123", lost[0].To)
+	assert.Equal(t, notify.KindTwoFactorCode, lost[0].Kind)
+	assert.Equal(t, notify.DeliveryUndelivered, lost[0].Status.State)
+	assert.Equal(t, "30003", lost[0].Status.ErrorCode)
+	assert.Equal(t, sids["+447700900123"], lost[0].Status.ProviderID, "the SID links Twilio's logs to the key")
+	assert.Contains(t, lost[0].Status.Reason, "could not be reached")
+
+	// The one that arrived, read by its key.
+	var other string
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT key FROM notify_outbox WHERE key <> $1`, lost[0].Key).Scan(&other))
+	arrived, err := outbox.DeliveryStatus(ctx, other)
+	require.NoError(t, err)
+	assert.Equal(t, notify.DeliveryDelivered, arrived.State)
+	assert.Equal(t, sids["+14155550100"], arrived.ProviderID)
 }
