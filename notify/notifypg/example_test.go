@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/notify/notifypg"
+	"github.com/siteadmin/integrations/twilio"
 )
 
 // Every instance of the host enqueues into the shared table and runs a
@@ -203,4 +205,37 @@ func ExampleRateCounterSchema() {
 	// );
 	//
 	// CREATE INDEX IF NOT EXISTS "notify_rate_end" ON "notify_rate" (window_end);
+}
+
+// Twilio's status callbacks are recorded in the outbox, and an admin page
+// lists the codes that never arrived. It needs a server, so it is
+// compiled but not run.
+func ExampleOutbox_Undelivered() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	outbox, err := notifypg.New(notifypg.Config{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var settings twilio.Settings // the admin's Twilio settings
+	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
+		URL:       "https://app.example.com/twilio/status", // = twilio.Config.StatusCallback
+		AuthToken: settings.AuthToken,
+		OnStatus:  twilio.RecordStatus(outbox), // RecordStatus keeps the latest report
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /twilio/status", h)
+
+	lost, err := outbox.Undelivered(ctx, 50)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, u := range lost {
+		fmt.Printf("%s to %s at %s: %s (Twilio %s, %s)\n", u.Kind, u.To, u.Status.At.Format(time.RFC3339), u.Status.Reason, u.Status.ErrorCode, u.Status.ProviderID)
+	}
 }

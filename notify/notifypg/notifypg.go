@@ -32,8 +32,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Outbox is a notify.Outbox (and a notify.BatchMarker) in one PostgreSQL
-// table, shared by every instance that uses the same table. Create one
+// Outbox is a notify.Outbox (and a notify.BatchMarker and
+// notify.StatusRecorder) in one PostgreSQL table, shared by every instance
+// that uses the same table. Create one
 // with New; it is safe for concurrent use.
 type Outbox struct {
 	db    *sql.DB
@@ -181,7 +182,9 @@ func New(cfg Config) (*Outbox, error) {
 
 // Schema returns the SQL that creates the outbox's table and indexes, for
 // hosts that run their own migration tool. table is as Config.Table (""
-// for DefaultTable). The statements use IF NOT EXISTS.
+// for DefaultTable). The statements use IF NOT EXISTS, so the same script
+// also adds the delivery-status columns to a table an earlier version
+// created.
 func Schema(table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
@@ -197,8 +200,12 @@ func Schema(table string) (string, error) {
 // calls of the Outbox and the RateCounter.
 const schemaLock = 0x6e6f74696679 // "notify"
 
-// CreateSchema creates the table and its indexes unless they exist. It is
-// safe to call from every instance at start-up, at the same time.
+// CreateSchema creates the table and its indexes unless they exist, and
+// adds the delivery-status columns to a table an earlier version created.
+// It is safe to call from every instance at start-up, at the same time.
+// Its ALTER TABLE takes the table's lock for a moment even when there is
+// nothing to add, so it waits for transactions that hold rows of the
+// table (a host transaction of WithTx, say).
 func (o *Outbox) CreateSchema(ctx context.Context) error {
 	return createSchema(ctx, o.db, o.sql.schema)
 }
