@@ -88,8 +88,9 @@ var ErrUnknownMessage = errors.New("notify: no message with this key in the outb
 // the callback URL), and the status carries the provider's ID, so no
 // mapping from the provider's ID to the key needs storing at send time.
 //
-// notifytest.Outbox implements it. In SQL it is one UPDATE of the
-// message's row by key, guarded by the rank rule of Supersedes.
+// notifytest.Outbox and notifypg.Outbox implement it. In SQL it is one
+// UPDATE of the message's row by key, guarded by the rank rule of
+// Supersedes.
 type StatusRecorder interface {
 	// RecordStatus stores st as the status of the message with key,
 	// unless the message already has a status that st does not
