@@ -3,6 +3,7 @@ package notifypg
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func (o *Outbox) RecordStatus(ctx context.Context, key string, st notify.Deliver
 // key. At is in the time zone the driver gives (UTC with pgx).
 func (o *Outbox) DeliveryStatus(ctx context.Context, key string) (notify.DeliveryStatus, error) {
 	st, err := scanDelivery(o.db.QueryRowContext(ctx, o.sql.deliveryStatus, key))
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return notify.DeliveryStatus{}, fmt.Errorf("notifypg: DeliveryStatus: %w: %q", notify.ErrUnknownMessage, key)
 	}
 	if err != nil {
