@@ -88,14 +88,17 @@ var ErrUnknownMessage = errors.New("notify: no message with this key in the outb
 // the callback URL), and the status carries the provider's ID, so no
 // mapping from the provider's ID to the key needs storing at send time.
 //
-// notifytest.Outbox implements it. In SQL it is one UPDATE of the
-// message's row by key, guarded by the rank rule of Supersedes.
+// notifytest.Outbox and notifypg.Outbox implement it. In SQL it is one
+// UPDATE of the message's row by key, guarded by the rank rule of
+// Supersedes.
 type StatusRecorder interface {
 	// RecordStatus stores st as the status of the message with key,
 	// unless the message already has a status that st does not
 	// supersede (see DeliveryStatus.Supersedes); it does so whatever
 	// the message's outbox state, since a report can arrive before
-	// MarkDelivered. It returns an error wrapping ErrUnknownMessage
-	// when no message has the key.
+	// MarkDelivered, and changes nothing else of the message. It returns
+	// an error wrapping ErrUnknownMessage when no message has the key,
+	// and an error, recording nothing, when st.State has no Rank or ctx
+	// is done. notifytest.TestStatusRecorder is the suite it must pass.
 	RecordStatus(ctx context.Context, key string, st DeliveryStatus) error
 }

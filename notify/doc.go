@@ -88,8 +88,9 @@
 // counts them for an admin. CountryOf tells the country of a number from
 // the ITU's calling codes, telling the countries of +1 and +7 apart. The
 // counts live in a RateCounter that all of the host's instances share:
-// MemoryRateCounter for one process, the host's database otherwise
-// (notifytest.TestRateCounter is the suite it must pass).
+// MemoryRateCounter for one process, notifypg.RateCounter on PostgreSQL,
+// or the host's own database (notifytest.TestRateCounter is the suite it
+// must pass).
 //
 // # Delivery status
 //

@@ -9,9 +9,10 @@ import (
 
 // RateCounter counts sends in fixed time windows, for a Limiter. Every
 // instance of the host must share one, or each would allow the whole
-// limit: the host implements it on its database (notifytest.TestRateCounter
-// is the suite an implementation must pass), and MemoryRateCounter serves
-// a single process.
+// limit: notifypg.RateCounter keeps it in PostgreSQL, a host on another
+// database implements it there (notifytest.TestRateCounter is the suite
+// an implementation must pass), and MemoryRateCounter serves a single
+// process.
 //
 // In SQL it is one statement on a table keyed by (key, window_start):
 //

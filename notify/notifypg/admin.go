@@ -113,3 +113,57 @@ func (o *Outbox) Purge(ctx context.Context, retention time.Duration) (int64, err
 		}
 	}
 }
+
+// UndeliveredMessage is a message whose provider reported at last that it
+// never arrived (notify.DeliveryUndelivered or DeliveryFailed): a
+// two-factor code that did not reach the phone, say. It leaves the body
+// out, since the admin needs to know who went without a code, not what
+// the code was.
+type UndeliveredMessage struct {
+	// Key is the message's idempotency key.
+	Key string
+	// Kind is the message's kind, such as notify.KindTwoFactorCode.
+	Kind notify.Kind
+	// To is the recipient's phone number or email address.
+	To string
+	// Status is the provider's final report: its message ID, error code
+	// and what the code means.
+	Status notify.DeliveryStatus
+	// Enqueued is when the message was enqueued.
+	Enqueued time.Time
+}
+
+// Undelivered returns up to limit messages whose final delivery status
+// (see RecordStatus) is undelivered or failed, the latest report first
+// (DefaultDeadLetterLimit when limit is 0 or less): for an admin page of
+// the codes that never arrived. Dead letters, which the provider never
+// accepted, are listed by DeadLetters instead. Purge deletes these rows
+// with the delivered ones, after its retention.
+func (o *Outbox) Undelivered(ctx context.Context, limit int) ([]UndeliveredMessage, error) {
+	if limit <= 0 {
+		limit = DefaultDeadLetterLimit
+	}
+	rows, err := o.db.QueryContext(ctx, o.sql.undelivered, limit)
+	if err != nil {
+		return nil, fmt.Errorf("notifypg: listing undelivered messages: %w", err)
+	}
+	defer rows.Close()
+	var out []UndeliveredMessage
+	for rows.Next() {
+		var u UndeliveredMessage
+		var raw []byte
+		if u.Status, err = scanDelivery(rows, &u.Key, &raw, &u.Enqueued); err != nil {
+			return nil, fmt.Errorf("notifypg: listing undelivered messages: %w", err)
+		}
+		var m notify.Message
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("notifypg: undelivered message %q is not a notify.Message: %w", u.Key, err)
+		}
+		u.Kind, u.To = m.Kind(), m.To()
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("notifypg: listing undelivered messages: %w", err)
+	}
+	return out, nil
+}

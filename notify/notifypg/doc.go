@@ -1,7 +1,9 @@
-// Package notifypg is a notify.Outbox on PostgreSQL (13 or newer), for a
-// host that runs several instances: each instance enqueues into one shared
-// table, and a notify.Deliverer in each drains it, every message sent by
-// one of them at a time.
+// Package notifypg is a notify.Outbox and a notify.RateCounter on
+// PostgreSQL (13 or newer), for a host that runs several instances: each
+// instance enqueues into one shared table, and a notify.Deliverer in each
+// drains it, every message sent by one of them at a time; the send limits
+// against SMS pumping count in another shared table, so they hold for the
+// host as a whole.
 //
 // The host passes its own *sql.DB, opened with the driver it already uses
 // (pgx's stdlib, lib/pq); this package imports only database/sql. Create
@@ -36,14 +38,45 @@
 // MarkDelivered always records the send; MarkDeliveredBatch records a
 // whole group in one UPDATE, and the Deliverer uses it.
 //
+// # Delivery status
+//
+// The Outbox is a notify.StatusRecorder: RecordStatus keeps the provider's
+// latest report beside the message (state, the provider's message ID,
+// error code, reason, time), in one UPDATE that keeps the rule of
+// notify.DeliveryStatus.Supersedes, so Twilio's callbacks may arrive late,
+// twice, or at once at two instances. Wire it to Twilio's status
+// callbacks with twilio.RecordStatus(outbox); DeliveryStatus reads one
+// message's report back.
+//
+// # Send limits
+//
+// RateCounter counts SMS sends per number, per country and overall for a
+// notify.Limiter, one row per key and window, each send one INSERT ... ON
+// CONFLICT DO UPDATE that never counts past the limit however many
+// instances send at once. When the database cannot be reached, the
+// Limiter refuses the send.
+//
+//	counter, err := notifypg.NewRateCounter(notifypg.RateCounterConfig{DB: db})
+//	if err := counter.CreateSchema(ctx); err != nil { ... } // idempotent
+//	limiter, err := notify.NewLimiter(notify.LimiterConfig{Counter: counter, AllowedCountries: []string{"GB", "IE"}})
+//	n, err := notify.New(notify.Config{Outbox: outbox, Limiter: limiter, ...})
+//
+// Take also deletes ended windows, at most once per
+// RateCounterConfig.PurgeInterval; RateCounterSchema gives the SQL for a
+// migration tool.
+//
 // # For admins
 //
 // DeadLetters lists the messages given up on, with the reason; Requeue
-// sends one again once its cause is fixed; Purge deletes delivered and
-// dead messages older than a retention period. Run Purge daily: a stored
-// message holds its whole body, reset links included.
+// sends one again once its cause is fixed; Undelivered lists the messages
+// the provider accepted and then reported undelivered or failed (which
+// two-factor codes never arrived, and Twilio's error code for each);
+// Purge deletes delivered and dead messages older than a retention
+// period. Run Purge daily: a stored message holds its whole body, reset
+// links included.
 //
-// Look next at Config, the Outbox methods, and notifytest.TestOutbox, the
-// conformance suite this outbox passes and an outbox on another database
-// should pass too.
+// Look next at Config, the Outbox methods, RateCounter, and the
+// conformance suites this package passes and a store on another database
+// should pass too: notifytest.TestOutbox, notifytest.TestStatusRecorder
+// and notifytest.TestRateCounter.
 package notifypg

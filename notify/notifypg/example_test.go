@@ -3,8 +3,10 @@ package notifypg_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/siteadmin/integrations/notify"
 	"github.com/siteadmin/integrations/notify/notifypg"
+	"github.com/siteadmin/integrations/twilio"
 )
 
 // Every instance of the host enqueues into the shared table and runs a
@@ -133,4 +136,106 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS "outbox_due" ON "mail"."outbox" (due_at) WHERE state = 'pending';
 	//
 	// CREATE INDEX IF NOT EXISTS "outbox_dead" ON "mail"."outbox" (done_at) WHERE state = 'dead';
+	//
+	// -- The provider's latest report (RecordStatus): a notify.DeliveryState
+	// -- (NULL until the first report), the provider's message ID (Twilio's
+	// -- SM...), its error code (30003), what happened in plain words, and when.
+	// ALTER TABLE "mail"."outbox"
+	// 	ADD COLUMN IF NOT EXISTS delivery_state       text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_provider_id text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_error_code  text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_reason      text,
+	// 	ADD COLUMN IF NOT EXISTS delivery_at          timestamptz;
+	//
+	// CREATE INDEX IF NOT EXISTS "outbox_lost" ON "mail"."outbox" (delivery_at) WHERE delivery_state IN ('undelivered', 'failed');
+}
+
+// Every instance counts its SMS sends in one shared table, so the send
+// limits hold for the host as a whole. It needs a server, so it is
+// compiled but not run.
+func ExampleNewRateCounter() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	counter, err := notifypg.NewRateCounter(notifypg.RateCounterConfig{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := counter.CreateSchema(ctx); err != nil { // idempotent; or use RateCounterSchema in a migration
+		log.Fatal(err)
+	}
+	limiter, err := notify.NewLimiter(notify.LimiterConfig{
+		Counter:          counter,              // shared by every instance
+		AllowedCountries: []string{"GB", "IE"}, // where your users are
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var sender notify.SMSSender // twilio.New(...) in a real host
+	n, err := notify.New(notify.Config{SMSSender: sender, SiteName: "Acme", Limiter: limiter})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = n.SendTwoFactorCode(ctx, notify.TwoFactorCode{Code: "493817"}, "+442079460000")
+	var refused *notify.LimitError
+	switch {
+	case errors.As(err, &refused):
+		fmt.Println(refused.UserMessage()) // Too many codes to this number; try again in 12 minutes.
+	case err != nil:
+		log.Fatal(err) // the database down refuses too: nothing is sent uncounted
+	}
+}
+
+// Hosts that run a migration tool take the counter's SQL too.
+func ExampleRateCounterSchema() {
+	ddl, err := notifypg.RateCounterSchema("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(ddl)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "notify_rate" (
+	// 	key          text NOT NULL,        -- what is counted: notify:number:+14155550100, notify:country:US
+	// 	window_start timestamptz NOT NULL, -- the fixed window's start
+	// 	window_end   timestamptz NOT NULL, -- its end, for the purge
+	// 	count        integer NOT NULL,     -- sends counted in the window
+	// 	PRIMARY KEY (key, window_start)
+	// );
+	//
+	// CREATE INDEX IF NOT EXISTS "notify_rate_end" ON "notify_rate" (window_end);
+}
+
+// Twilio's status callbacks are recorded in the outbox, and an admin page
+// lists the codes that never arrived. It needs a server, so it is
+// compiled but not run.
+func ExampleOutbox_Undelivered() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	outbox, err := notifypg.New(notifypg.Config{DB: db})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var settings twilio.Settings // the admin's Twilio settings
+	h, err := twilio.NewStatusHandler(twilio.StatusHandlerConfig{
+		URL:       "https://app.example.com/twilio/status", // = twilio.Config.StatusCallback
+		AuthToken: settings.AuthToken,
+		OnStatus:  twilio.RecordStatus(outbox), // RecordStatus keeps the latest report
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /twilio/status", h)
+
+	lost, err := outbox.Undelivered(ctx, 50)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, u := range lost {
+		fmt.Printf("%s to %s at %s: %s (Twilio %s, %s)\n", u.Kind, u.To, u.Status.At.Format(time.RFC3339), u.Status.Reason, u.Status.ErrorCode, u.Status.ProviderID)
+	}
 }

@@ -7,14 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/siteadmin/integrations/internal/pgtest"
 	"github.com/siteadmin/integrations/notify"
@@ -55,16 +51,7 @@ func TestOutboxSuiteCatchesPGMutants(t *testing.T) {
 	for name, want := range pgMutants {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			pattern := "^TestPGMutant$/^(" + strings.Join(want, "|") + ")$"
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+pattern, "-test.v", "-test.count=1", "-test.timeout=3m")
-			cmd.Env = append(os.Environ(), pgMutantEnv+"="+name, pgtest.EnvURL+"="+server)
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			require.True(t, errors.As(err, &exit), "the suite passed the mutant %q (err %v):\n%s", name, err, out)
-			var failed []string
-			for _, m := range regexp.MustCompile(`--- FAIL: TestPGMutant/(\S+)`).FindAllStringSubmatch(string(out), -1) {
-				failed = append(failed, m[1])
-			}
+			failed, out := runPGMutant(t, "TestPGMutant", pgMutantEnv, name, server, want)
 			for _, w := range want {
 				assert.Contains(t, failed, w, "subtest %s passed an outbox whose %s\n%s", w, name, out)
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,8 +32,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Outbox is a notify.Outbox (and a notify.BatchMarker) in one PostgreSQL
-// table, shared by every instance that uses the same table. Create one
+// Outbox is a notify.Outbox (and a notify.BatchMarker and
+// notify.StatusRecorder) in one PostgreSQL table, shared by every instance
+// that uses the same table. Create one
 // with New; it is safe for concurrent use.
 type Outbox struct {
 	db    *sql.DB
@@ -52,12 +54,14 @@ var (
 type statements struct {
 	enqueue, claim, delivered, deliveredBatch, failed string
 	deadLetters, requeue, purge                       string
+	recordStatus, deliveryStatus, undelivered         string
 	schema                                            []string
 }
 
 func newStatements(t tableName) statements {
 	q := t.quoted
 	const now = `coalesce($1::timestamptz, now())`
+	rank := rankCase()
 	return statements{
 		// $2 keys, $3 messages, sorted by key so that concurrent
 		// Enqueues of overlapping keys take their locks in one order.
@@ -106,6 +110,22 @@ WHERE key = $2 AND state = 'dead'`,
 	WHERE state IN ('delivered', 'dead') AND done_at < ` + now + ` - $2::bigint * interval '1 microsecond'
 	LIMIT $3
 )`,
+		// $1 key, $2 to $6 the status, $7 its rank. The UPDATE's WHERE is
+		// DeliveryStatus.Supersedes on the stored state's rank; a
+		// concurrent report of the same message waits for the row lock and
+		// is then checked against the status that one left. The outer
+		// SELECT tells an unknown key from a report that was ignored.
+		recordStatus: `WITH recorded AS (
+	UPDATE ` + q + ` SET delivery_state = $2, delivery_provider_id = $3, delivery_error_code = $4, delivery_reason = $5, delivery_at = $6
+	WHERE key = $1 AND (` + rank + ` < $7 OR ` + rank + ` = $7 AND $7 < ` + strconv.Itoa(notify.DeliveryDelivered.Rank()) + `)
+	RETURNING 1
+)
+SELECT EXISTS (SELECT FROM recorded) OR EXISTS (SELECT FROM ` + q + ` WHERE key = $1)`,
+		// $1 key.
+		deliveryStatus: `SELECT ` + deliveryColumns + ` FROM ` + q + ` WHERE key = $1`,
+		// $1 limit.
+		undelivered: `SELECT key, message, created_at, ` + deliveryColumns + ` FROM ` + q + `
+WHERE delivery_state IN (` + undeliveredStates() + `) ORDER BY delivery_at DESC, key LIMIT $1`,
 		schema: schemaStatements(t),
 	}
 }
@@ -128,6 +148,20 @@ func schemaStatements(t tableName) []string {
 		// stays small however many delivered rows the table keeps.
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_due") + ` ON ` + q + ` (due_at) WHERE state = 'pending'`,
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_dead") + ` ON ` + q + ` (done_at) WHERE state = 'dead'`,
+		// Added by ALTER so that a table created before them gets them
+		// too. (No comment may end the statement: Schema puts the ";"
+		// right after it.)
+		`-- The provider's latest report (RecordStatus): a notify.DeliveryState
+-- (NULL until the first report), the provider's message ID (Twilio's
+-- SM...), its error code (30003), what happened in plain words, and when.
+ALTER TABLE ` + q + `
+	ADD COLUMN IF NOT EXISTS delivery_state       text,
+	ADD COLUMN IF NOT EXISTS delivery_provider_id text,
+	ADD COLUMN IF NOT EXISTS delivery_error_code  text,
+	ADD COLUMN IF NOT EXISTS delivery_reason      text,
+	ADD COLUMN IF NOT EXISTS delivery_at          timestamptz`,
+		// Undelivered lists the messages that never arrived, latest first.
+		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_lost") + ` ON ` + q + ` (delivery_at) WHERE delivery_state IN (` + undeliveredStates() + `)`,
 	}
 }
 
@@ -139,7 +173,7 @@ func New(cfg Config) (*Outbox, error) {
 	if cfg.Table == "" {
 		cfg.Table = DefaultTable
 	}
-	t, err := parseTable(cfg.Table)
+	t, err := parseTable("Config.Table", cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -148,26 +182,38 @@ func New(cfg Config) (*Outbox, error) {
 
 // Schema returns the SQL that creates the outbox's table and indexes, for
 // hosts that run their own migration tool. table is as Config.Table (""
-// for DefaultTable). The statements use IF NOT EXISTS.
+// for DefaultTable). The statements use IF NOT EXISTS, so the same script
+// also adds the delivery-status columns to a table an earlier version
+// created.
 func Schema(table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
 	}
-	t, err := parseTable(table)
+	t, err := parseTable("Config.Table", table)
 	if err != nil {
 		return "", err
 	}
 	return strings.Join(schemaStatements(t), ";\n\n") + ";\n", nil
 }
 
-// schemaLock is the advisory lock key that serializes CreateSchema calls,
-// since two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+// schemaLock is the advisory lock key that serializes the CreateSchema
+// calls of the Outbox and the RateCounter.
 const schemaLock = 0x6e6f74696679 // "notify"
 
-// CreateSchema creates the table and its indexes unless they exist. It is
-// safe to call from every instance at start-up, at the same time.
+// CreateSchema creates the table and its indexes unless they exist, and
+// adds the delivery-status columns to a table an earlier version created.
+// It is safe to call from every instance at start-up, at the same time.
+// Its ALTER TABLE takes the table's lock for a moment even when there is
+// nothing to add, so it waits for transactions that hold rows of the
+// table (a host transaction of WithTx, say).
 func (o *Outbox) CreateSchema(ctx context.Context) error {
-	tx, err := o.db.BeginTx(ctx, nil)
+	return createSchema(ctx, o.db, o.sql.schema)
+}
+
+// createSchema runs stmts in one transaction under the schema advisory
+// lock, since two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+func createSchema(ctx context.Context, db *sql.DB, stmts []string) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("notifypg: creating the schema: %w", err)
 	}
@@ -175,7 +221,7 @@ func (o *Outbox) CreateSchema(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
 		return fmt.Errorf("notifypg: creating the schema: %w", err)
 	}
-	for _, s := range o.sql.schema {
+	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("notifypg: creating the schema: %w", err)
 		}

@@ -92,6 +92,14 @@ func (a *alternating) MarkFailed(ctx context.Context, m notify.Message, f notify
 	return a.pick().MarkFailed(ctx, m, f)
 }
 
+func (a *alternating) RecordStatus(ctx context.Context, key string, st notify.DeliveryStatus) error {
+	return a.pick().RecordStatus(ctx, key, st)
+}
+
+func (a *alternating) DeliveryStatus(ctx context.Context, key string) (notify.DeliveryStatus, error) {
+	return a.pick().DeliveryStatus(ctx, key)
+}
+
 func TestEnqueueJoinsTheHostTransaction(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -259,10 +267,17 @@ func TestErrorsWhenTheDatabaseIsUnreachable(t *testing.T) {
 		"MarkDeliveredBatch": o.MarkDeliveredBatch(ctx, []notify.Message{m}),
 		"MarkFailed":         o.MarkFailed(ctx, m, notify.Failure{Reason: "x"}),
 		"Requeue":            o.Requeue(ctx, "k"),
+		"RecordStatus":       o.RecordStatus(ctx, "k", notify.DeliveryStatus{State: notify.DeliveryDelivered}),
 	} {
 		assert.ErrorContains(t, err, "notifypg: ", name)
 		assert.False(t, errors.Is(err, notifypg.ErrNotDead), name)
+		assert.False(t, errors.Is(err, notify.ErrUnknownMessage), name)
 	}
+	_, err = o.DeliveryStatus(ctx, "k")
+	assert.Error(t, err)
+	assert.False(t, errors.Is(err, notify.ErrUnknownMessage))
+	_, err = o.Undelivered(ctx, 1)
+	assert.Error(t, err)
 	_, err = o.Claim(ctx, 1, time.Minute)
 	assert.Error(t, err)
 	_, err = o.DeadLetters(ctx, 1)
@@ -330,5 +345,5 @@ func TestCreateSchemaFromEveryInstanceAtOnce(t *testing.T) {
 		require.NoError(t, rows.Scan(&s))
 		indexes = append(indexes, s)
 	}
-	assert.Equal(t, []string{"notify_outbox_dead", "notify_outbox_due", "notify_outbox_pkey"}, indexes)
+	assert.Equal(t, []string{"notify_outbox_dead", "notify_outbox_due", "notify_outbox_lost", "notify_outbox_pkey"}, indexes)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/siteadmin/integrations/internal/pgtest"
+	"github.com/siteadmin/integrations/notify"
 )
 
 // Claim must stay fast on a table of millions of delivered rows: its plan,
@@ -49,4 +50,24 @@ func TestClaimReadsThePartialIndex(t *testing.T) {
 		assert.Contains(t, text, "notify_outbox_due", mode)
 		assert.NotContains(t, text, "Seq Scan", mode)
 	}
+}
+
+// The rank rule of RecordStatus is written in SQL; it must rank every
+// state as notify does, and anything else (NULL before the first report)
+// as 0.
+func TestRankCaseAgreesWithNotify(t *testing.T) {
+	t.Parallel()
+	db := pgtest.DB(t)
+	states := []notify.DeliveryState{
+		notify.DeliveryQueued, notify.DeliverySent, notify.DeliveryDelivered,
+		notify.DeliveryUndelivered, notify.DeliveryFailed, "", "read", "Delivered",
+	}
+	for _, s := range states {
+		var rank int
+		require.NoError(t, db.QueryRowContext(t.Context(), `SELECT `+rankCase()+` FROM (VALUES ($1::text)) AS v(delivery_state)`, string(s)).Scan(&rank))
+		assert.Equal(t, s.Rank(), rank, "%q", s)
+	}
+	var rank int
+	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT `+rankCase()+` FROM (VALUES (NULL::text)) AS v(delivery_state)`).Scan(&rank))
+	assert.Zero(t, rank, "NULL")
 }

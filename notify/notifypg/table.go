@@ -20,16 +20,17 @@ type tableName struct {
 	base   string // the table part, unquoted, to name its indexes
 }
 
-// parseTable validates name ("table" or "schema.table") and quotes it.
-// Quoting keeps the name's case, so "Outbox" and "outbox" are two tables.
-func parseTable(name string) (tableName, error) {
+// parseTable validates name ("table" or "schema.table") and quotes it;
+// field names the setting in errors. Quoting keeps the name's case, so
+// "Outbox" and "outbox" are two tables.
+func parseTable(field, name string) (tableName, error) {
 	parts := strings.Split(name, ".")
 	if len(parts) > 2 {
-		return tableName{}, fmt.Errorf("notifypg: Config.Table %q: want table or schema.table", name)
+		return tableName{}, fmt.Errorf("notifypg: %s %q: want table or schema.table", field, name)
 	}
 	for _, p := range parts {
 		if !identifier.MatchString(p) || len(p) > maxTableName {
-			return tableName{}, fmt.Errorf("notifypg: Config.Table %q: each part must be letters, digits and underscores, not starting with a digit, at most %d bytes", name, maxTableName)
+			return tableName{}, fmt.Errorf("notifypg: %s %q: each part must be letters, digits and underscores, not starting with a digit, at most %d bytes", field, name, maxTableName)
 		}
 	}
 	for i, p := range parts {

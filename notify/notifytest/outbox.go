@@ -237,7 +237,27 @@ func (o *Outbox) RecordStatus(ctx context.Context, key string, st notify.Deliver
 	return nil
 }
 
-var _ notify.BatchMarker = (*Outbox)(nil)
+// DeliveryStatus returns the Delivery of the record with key (the zero
+// DeliveryStatus when no report came), or an error wrapping
+// notify.ErrUnknownMessage; the same as Record(key).Delivery, in the
+// shape of StatusOutbox.
+func (o *Outbox) DeliveryStatus(ctx context.Context, key string) (notify.DeliveryStatus, error) {
+	if err := ctx.Err(); err != nil {
+		return notify.DeliveryStatus{}, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.records[key]
+	if !ok {
+		return notify.DeliveryStatus{}, fmt.Errorf("notifytest: %w: %q", notify.ErrUnknownMessage, key)
+	}
+	return r.Delivery, nil
+}
+
+var (
+	_ notify.BatchMarker = (*Outbox)(nil)
+	_ StatusOutbox       = (*Outbox)(nil)
+)
 
 func (o *Outbox) find(m notify.Message) (*Record, error) {
 	r, ok := o.records[m.Key()]

@@ -275,6 +275,11 @@ func TestOutboxRecordStatus(t *testing.T) {
 	assert.ErrorIs(t, o.RecordStatus(cancelled, "k1", sent), context.Canceled)
 }
 
+func TestOutboxPassesTheStatusRecorderSuite(t *testing.T) {
+	t.Parallel()
+	notifytest.TestStatusRecorder(t, func(*testing.T) notifytest.StatusOutbox { return notifytest.NewOutbox(nil) })
+}
+
 func TestOutboxSuite(t *testing.T) {
 	t.Parallel()
 	notifytest.TestOutbox(t, func(*testing.T) notify.Outbox { return notifytest.NewOutbox(nil) })
