@@ -208,7 +208,12 @@ func newApp(cfg appConfig) (*app, error) {
 	a.twilioServer = twiliotest.NewServer()
 	// The SDK's default limits, those a host ships for two-factor codes:
 	// the sixth test SMS to one number within a clock hour is refused.
-	if a.limiter, err = notify.NewLimiter(notify.LimiterConfig{Now: a.now}); err != nil {
+	// With PostgreSQL every instance counts in one table.
+	limits := notify.LimiterConfig{Now: a.now}
+	if a.pg != nil {
+		limits.Counter = a.pg.counter
+	}
+	if a.limiter, err = notify.NewLimiter(limits); err != nil {
 		return nil, err
 	}
 	if err := a.saveTwilio(a.twilioServer.Settings()); err != nil {

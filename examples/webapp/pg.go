@@ -78,7 +78,8 @@ type pgParts struct {
 	dir      *pgDirectory
 	replay   *samlpg.ReplayCache
 	outbox   *notifypg.Outbox
-	notifier *notify.Notifier // queues into outbox
+	notifier *notify.Notifier      // queues into outbox
+	counter  *notifypg.RateCounter // the send limits' counts, shared
 	keys     sharedKeys
 }
 
@@ -100,6 +101,12 @@ func newPGParts(ctx context.Context, db *sql.DB, base string, log *slog.Logger) 
 		return nil, err
 	}
 	if err := p.outbox.CreateSchema(ctx); err != nil {
+		return nil, err
+	}
+	if p.counter, err = notifypg.NewRateCounter(notifypg.RateCounterConfig{DB: db}); err != nil {
+		return nil, err
+	}
+	if err := p.counter.CreateSchema(ctx); err != nil {
 		return nil, err
 	}
 	if p.notifier, err = notify.New(notify.Config{Outbox: p.outbox, SiteName: "webapp", Logger: log}); err != nil {

@@ -130,22 +130,20 @@ func ExampleSchema() {
 	// 	lease      uuid,                 -- the latest claim's token; NULL when not leased
 	// 	last_error text,                 -- the latest failure's reason
 	// 	created_at timestamptz NOT NULL,
-	// 	done_at    timestamptz           -- when it became delivered or dead
+	// 	done_at    timestamptz,          -- when it became delivered or dead
+	// 	-- The provider's latest report (RecordStatus): a notify.DeliveryState
+	// 	-- (NULL until the first report), the provider's message ID (Twilio's
+	// 	-- SM...), its error code (30003), what happened in plain words, and when.
+	// 	delivery_state       text,
+	// 	delivery_provider_id text,
+	// 	delivery_error_code  text,
+	// 	delivery_reason      text,
+	// 	delivery_at          timestamptz
 	// );
 	//
 	// CREATE INDEX IF NOT EXISTS "outbox_due" ON "mail"."outbox" (due_at) WHERE state = 'pending';
 	//
 	// CREATE INDEX IF NOT EXISTS "outbox_dead" ON "mail"."outbox" (done_at) WHERE state = 'dead';
-	//
-	// -- The provider's latest report (RecordStatus): a notify.DeliveryState
-	// -- (NULL until the first report), the provider's message ID (Twilio's
-	// -- SM...), its error code (30003), what happened in plain words, and when.
-	// ALTER TABLE "mail"."outbox"
-	// 	ADD COLUMN IF NOT EXISTS delivery_state       text,
-	// 	ADD COLUMN IF NOT EXISTS delivery_provider_id text,
-	// 	ADD COLUMN IF NOT EXISTS delivery_error_code  text,
-	// 	ADD COLUMN IF NOT EXISTS delivery_reason      text,
-	// 	ADD COLUMN IF NOT EXISTS delivery_at          timestamptz;
 	//
 	// CREATE INDEX IF NOT EXISTS "outbox_lost" ON "mail"."outbox" (delivery_at) WHERE delivery_state IN ('undelivered', 'failed');
 }

@@ -142,24 +142,20 @@ func schemaStatements(t tableName) []string {
 	lease      uuid,                 -- the latest claim's token; NULL when not leased
 	last_error text,                 -- the latest failure's reason
 	created_at timestamptz NOT NULL,
-	done_at    timestamptz           -- when it became delivered or dead
+	done_at    timestamptz,          -- when it became delivered or dead
+	-- The provider's latest report (RecordStatus): a notify.DeliveryState
+	-- (NULL until the first report), the provider's message ID (Twilio's
+	-- SM...), its error code (30003), what happened in plain words, and when.
+	delivery_state       text,
+	delivery_provider_id text,
+	delivery_error_code  text,
+	delivery_reason      text,
+	delivery_at          timestamptz
 )`,
 		// Claim reads only pending rows, oldest due first; the index
 		// stays small however many delivered rows the table keeps.
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_due") + ` ON ` + q + ` (due_at) WHERE state = 'pending'`,
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_dead") + ` ON ` + q + ` (done_at) WHERE state = 'dead'`,
-		// Added by ALTER so that a table created before them gets them
-		// too. (No comment may end the statement: Schema puts the ";"
-		// right after it.)
-		`-- The provider's latest report (RecordStatus): a notify.DeliveryState
--- (NULL until the first report), the provider's message ID (Twilio's
--- SM...), its error code (30003), what happened in plain words, and when.
-ALTER TABLE ` + q + `
-	ADD COLUMN IF NOT EXISTS delivery_state       text,
-	ADD COLUMN IF NOT EXISTS delivery_provider_id text,
-	ADD COLUMN IF NOT EXISTS delivery_error_code  text,
-	ADD COLUMN IF NOT EXISTS delivery_reason      text,
-	ADD COLUMN IF NOT EXISTS delivery_at          timestamptz`,
 		// Undelivered lists the messages that never arrived, latest first.
 		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_lost") + ` ON ` + q + ` (delivery_at) WHERE delivery_state IN (` + undeliveredStates() + `)`,
 	}
@@ -182,9 +178,7 @@ func New(cfg Config) (*Outbox, error) {
 
 // Schema returns the SQL that creates the outbox's table and indexes, for
 // hosts that run their own migration tool. table is as Config.Table (""
-// for DefaultTable). The statements use IF NOT EXISTS, so the same script
-// also adds the delivery-status columns to a table an earlier version
-// created.
+// for DefaultTable). The statements use IF NOT EXISTS.
 func Schema(table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
@@ -200,12 +194,8 @@ func Schema(table string) (string, error) {
 // calls of the Outbox and the RateCounter.
 const schemaLock = 0x6e6f74696679 // "notify"
 
-// CreateSchema creates the table and its indexes unless they exist, and
-// adds the delivery-status columns to a table an earlier version created.
-// It is safe to call from every instance at start-up, at the same time.
-// Its ALTER TABLE takes the table's lock for a moment even when there is
-// nothing to add, so it waits for transactions that hold rows of the
-// table (a host transaction of WithTx, say).
+// CreateSchema creates the table and its indexes unless they exist. It is
+// safe to call from every instance at start-up, at the same time.
 func (o *Outbox) CreateSchema(ctx context.Context) error {
 	return createSchema(ctx, o.db, o.sql.schema)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -104,40 +103,6 @@ func TestUndelivered(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, lost)
 	assert.ErrorIs(t, o.RecordStatus(ctx, "phone-off", phoneOff), notify.ErrUnknownMessage, "a late report for a purged message")
-}
-
-// A table created before the delivery columns existed gets them from
-// CreateSchema, and keeps its rows.
-func TestCreateSchemaAddsTheDeliveryColumnsToAnOldTable(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	db := pgtest.DB(t)
-	ddl, err := notifypg.Schema("")
-	require.NoError(t, err)
-	for _, stmt := range strings.Split(ddl, ";\n\n") {
-		if strings.Contains(stmt, "delivery_") {
-			continue // what the earlier version did not have
-		}
-		_, err := db.ExecContext(ctx, stmt)
-		require.NoError(t, err)
-	}
-	o, err := notifypg.New(notifypg.Config{DB: db})
-	require.NoError(t, err)
-	require.NoError(t, o.Enqueue(ctx, []notify.Message{sms("old", "+14155550100")}))
-	err = o.RecordStatus(ctx, "old", notify.DeliveryStatus{State: notify.DeliverySent})
-	require.ErrorContains(t, err, "delivery_state", "the old table has no delivery columns")
-
-	require.NoError(t, o.CreateSchema(ctx))
-	require.NoError(t, o.CreateSchema(ctx), "again: nothing to add")
-	sent := notify.DeliveryStatus{State: notify.DeliverySent, ProviderID: "SM1", At: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	require.NoError(t, o.RecordStatus(ctx, "old", sent))
-	got, err := o.DeliveryStatus(ctx, "old")
-	require.NoError(t, err)
-	assert.Equal(t, sent.ProviderID, got.ProviderID)
-	msgs, err := o.Claim(ctx, 10, time.Minute)
-	require.NoError(t, err)
-	require.Len(t, msgs, 1, "the old row is still pending")
-	assert.Equal(t, "old", msgs[0].Key())
 }
 
 // A migration tool runs the text of Schema and RateCounterSchema as one
