@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siteadmin/integrations/internal/pgsql"
+
 	"github.com/siteadmin/integrations/notify"
 )
 
@@ -39,7 +41,7 @@ type Config struct {
 type Outbox struct {
 	db    *sql.DB
 	now   func() time.Time
-	table tableName
+	table pgsql.Table
 	sql   statements
 }
 
@@ -58,8 +60,8 @@ type statements struct {
 	schema                                            []string
 }
 
-func newStatements(t tableName) statements {
-	q := t.quoted
+func newStatements(t pgsql.Table) statements {
+	q := t.Quoted
 	const now = `coalesce($1::timestamptz, now())`
 	rank := rankCase()
 	return statements{
@@ -130,8 +132,8 @@ WHERE delivery_state IN (` + undeliveredStates() + `) ORDER BY delivery_at DESC,
 	}
 }
 
-func schemaStatements(t tableName) []string {
-	q := t.quoted
+func schemaStatements(t pgsql.Table) []string {
+	q := t.Quoted
 	return []string{
 		`CREATE TABLE IF NOT EXISTS ` + q + ` (
 	key        text PRIMARY KEY,  -- notify.Message.Key(), the idempotency key
@@ -154,10 +156,10 @@ func schemaStatements(t tableName) []string {
 )`,
 		// Claim reads only pending rows, oldest due first; the index
 		// stays small however many delivered rows the table keeps.
-		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_due") + ` ON ` + q + ` (due_at) WHERE state = 'pending'`,
-		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_dead") + ` ON ` + q + ` (done_at) WHERE state = 'dead'`,
+		`CREATE INDEX IF NOT EXISTS ` + t.Index("_due") + ` ON ` + q + ` (due_at) WHERE state = 'pending'`,
+		`CREATE INDEX IF NOT EXISTS ` + t.Index("_dead") + ` ON ` + q + ` (done_at) WHERE state = 'dead'`,
 		// Undelivered lists the messages that never arrived, latest first.
-		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_lost") + ` ON ` + q + ` (delivery_at) WHERE delivery_state IN (` + undeliveredStates() + `)`,
+		`CREATE INDEX IF NOT EXISTS ` + t.Index("_lost") + ` ON ` + q + ` (delivery_at) WHERE delivery_state IN (` + undeliveredStates() + `)`,
 	}
 }
 
@@ -200,26 +202,15 @@ func (o *Outbox) CreateSchema(ctx context.Context) error {
 	return createSchema(ctx, o.db, o.sql.schema)
 }
 
-// createSchema runs stmts in one transaction under the schema advisory
-// lock, since two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+// createSchema creates the tables of stmts under schemaLock.
 func createSchema(ctx context.Context, db *sql.DB, stmts []string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("notifypg: creating the schema: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
-		return fmt.Errorf("notifypg: creating the schema: %w", err)
-	}
-	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("notifypg: creating the schema: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("notifypg: creating the schema: %w", err)
-	}
-	return nil
+	return pgsql.CreateSchema(ctx, db, "notifypg", schemaLock, stmts)
+}
+
+// parseTable validates a table setting named field; "_dead" is the
+// longest suffix of the tables' indexes.
+func parseTable(field, name string) (pgsql.Table, error) {
+	return pgsql.ParseTable("notifypg", field, name, len("_dead"))
 }
 
 // clock returns the $1 parameter of every statement: the Config.Now time,
@@ -324,7 +315,7 @@ func (o *Outbox) Claim(ctx context.Context, max int, lease time.Duration) ([]not
 		if err := json.Unmarshal(raw, &c.msg); err != nil {
 			// Left leased: it comes back when the lease expires, and
 			// the Deliverer's attempt limit makes it a dead letter.
-			return nil, fmt.Errorf("notifypg: Claim: message %q in %s is not a notify.Message: %w", key, o.table.quoted, err)
+			return nil, fmt.Errorf("notifypg: Claim: message %q in %s is not a notify.Message: %w", key, o.table.Quoted, err)
 		}
 		c.msg.Attempts, c.msg.Lease = attempts, token
 		out = append(out, c)

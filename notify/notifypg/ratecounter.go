@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/siteadmin/integrations/internal/pgsql"
+
 	"github.com/siteadmin/integrations/notify"
 )
 
@@ -56,8 +58,8 @@ type RateCounter struct {
 
 var _ notify.RateCounter = (*RateCounter)(nil)
 
-func rateStatements(t tableName) (take, purge string, schema []string) {
-	q := t.quoted
+func rateStatements(t pgsql.Table) (take, purge string, schema []string) {
+	q := t.Quoted
 	// $1 key, $2 window start, $3 length in microseconds, $4 max. A row
 	// comes back only when this send was counted: the update's WHERE
 	// leaves a full window as it is, and ON CONFLICT's row lock makes
@@ -77,7 +79,7 @@ RETURNING r.count`
 	count        integer NOT NULL,     -- sends counted in the window
 	PRIMARY KEY (key, window_start)
 )`,
-		`CREATE INDEX IF NOT EXISTS ` + t.indexName("_end") + ` ON ` + q + ` (window_end)`,
+		`CREATE INDEX IF NOT EXISTS ` + t.Index("_end") + ` ON ` + q + ` (window_end)`,
 	}
 	return take, purge, schema
 }

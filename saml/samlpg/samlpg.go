@@ -36,6 +36,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/siteadmin/integrations/internal/pgsql"
+
 	"github.com/siteadmin/integrations/saml"
 )
 
@@ -112,8 +114,8 @@ func New(cfg Config) (*ReplayCache, error) {
 		db:         cfg.DB,
 		now:        cfg.Now,
 		purgeEvery: cfg.PurgeInterval,
-		insert:     `INSERT INTO ` + t.quoted + ` (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-		purge: `DELETE FROM ` + t.quoted + ` WHERE id IN (SELECT id FROM ` + t.quoted +
+		insert:     `INSERT INTO ` + t.Quoted + ` (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+		purge: `DELETE FROM ` + t.Quoted + ` WHERE id IN (SELECT id FROM ` + t.Quoted +
 			` WHERE expires_at < coalesce($1::timestamptz, now()) LIMIT ` + fmt.Sprint(purgeBatch) + `)`,
 		schema: schemaStatements(t),
 	}
@@ -121,13 +123,19 @@ func New(cfg Config) (*ReplayCache, error) {
 	return c, nil
 }
 
-func schemaStatements(t tableName) []string {
+// parseTable validates Config.Table; the expiry index's suffix is the
+// longest name the table lends.
+func parseTable(name string) (pgsql.Table, error) {
+	return pgsql.ParseTable("samlpg", "Config.Table", name, len("_expires_at"))
+}
+
+func schemaStatements(t pgsql.Table) []string {
 	return []string{
-		`CREATE TABLE IF NOT EXISTS ` + t.quoted + ` (
+		`CREATE TABLE IF NOT EXISTS ` + t.Quoted + ` (
 	id         text PRIMARY KEY,     -- the assertion ID, as the IdP sent it
 	expires_at timestamptz NOT NULL  -- when it may be forgotten
 )`,
-		`CREATE INDEX IF NOT EXISTS ` + t.index + ` ON ` + t.quoted + ` (expires_at)`,
+		`CREATE INDEX IF NOT EXISTS ` + t.Index("_expires_at") + ` ON ` + t.Quoted + ` (expires_at)`,
 	}
 }
 
@@ -148,32 +156,11 @@ func Schema(table string) (string, error) {
 // CreateSchema creates the table and its index unless they exist. It is
 // safe to call from every instance at start-up, at the same time.
 func (c *ReplayCache) CreateSchema(ctx context.Context) error {
-	return createSchema(ctx, c.db, c.schema)
+	return pgsql.CreateSchema(ctx, c.db, "samlpg", schemaLock, c.schema)
 }
 
-// schemaLock is the advisory lock key that serializes CreateSchema calls,
-// since two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+// schemaLock is the advisory lock key that serializes CreateSchema calls.
 const schemaLock = 0x73616d6c7067 // "samlpg"
-
-func createSchema(ctx context.Context, db *sql.DB, stmts []string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("samlpg: creating the schema: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
-		return fmt.Errorf("samlpg: creating the schema: %w", err)
-	}
-	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("samlpg: creating the schema: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("samlpg: creating the schema: %w", err)
-	}
-	return nil
-}
 
 // Add records id until expires and reports whether it was new: true only
 // when this call inserted the row. It returns an error, and false, when
