@@ -140,6 +140,6 @@ func (a *acker) flush(ctx context.Context) {
 		return
 	}
 	for _, m := range group {
-		a.d.log.InfoContext(ctx, "notify: delivered", append(messageAttrs(m), slog.Int("attempt", m.Attempts))...)
+		a.d.logDelivered(ctx, m)
 	}
 }

@@ -262,11 +262,10 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 // deliver makes one attempt at m and records the outcome in the outbox,
 // through acks when it is not nil.
 func (d *Deliverer) deliver(ctx context.Context, m Message, acks *acker) {
-	attrs := append(messageAttrs(m), slog.Int("attempt", m.Attempts))
 	if m.Attempts > d.retry.MaxAttempts {
 		// Claimed again and again without an answer: its senders crash
 		// or hang. Stop before it takes the queue down with it.
-		d.fail(ctx, m, Failure{Dead: true, Reason: fmt.Sprintf("claimed %d times without an acknowledgement; the limit is %d attempts", m.Attempts, d.retry.MaxAttempts)}, attrs)
+		d.fail(ctx, m, Failure{Dead: true, Reason: fmt.Sprintf("claimed %d times without an acknowledgement; the limit is %d attempts", m.Attempts, d.retry.MaxAttempts)})
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
@@ -278,13 +277,13 @@ func (d *Deliverer) deliver(ctx context.Context, m Message, acks *acker) {
 		return
 	}
 	if err == nil {
-		d.markDelivered(ctx, m, attrs)
+		d.markDelivered(ctx, m)
 		return
 	}
 	if ctx.Err() != nil {
 		// Shutting down: whether the send went out is unknown. The
 		// lease will expire.
-		d.log.InfoContext(ctx, "notify: stopped during delivery; the message will be claimed again after its lease", attrs...)
+		d.log.InfoContext(ctx, "notify: stopped during delivery; the message will be claimed again after its lease", deliveryAttrs(m)...)
 		return
 	}
 	f := Failure{Reason: redact(err.Error(), m.Sensitive)}
@@ -299,23 +298,23 @@ func (d *Deliverer) deliver(ctx context.Context, m Message, acks *acker) {
 		wait := max(d.retry.Delay(m.Attempts, d.rand.float()), RetryAfter(err))
 		f.RetryAt = d.now().Add(wait)
 	}
-	d.fail(ctx, m, f, attrs)
+	d.fail(ctx, m, f)
 }
 
 // markDelivered acknowledges a sent message with a context that outlives
 // ctx's cancellation by at most ackTimeout.
-func (d *Deliverer) markDelivered(ctx context.Context, m Message, attrs []any) {
+func (d *Deliverer) markDelivered(ctx context.Context, m Message) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
 	if err := d.outbox.MarkDelivered(actx, m); err != nil {
-		d.log.ErrorContext(actx, "notify: sent, but marking delivered failed; it will be sent again after its lease", append(attrs, slog.String("error", err.Error()))...)
+		d.log.ErrorContext(actx, "notify: sent, but marking delivered failed; it will be sent again after its lease", append(deliveryAttrs(m), slog.String("error", err.Error()))...)
 		return
 	}
-	d.log.InfoContext(actx, "notify: delivered", attrs...)
+	d.logDelivered(actx, m)
 }
 
-func (d *Deliverer) fail(ctx context.Context, m Message, f Failure, attrs []any) {
-	attrs = append(attrs, slog.String("reason", f.Reason))
+func (d *Deliverer) fail(ctx context.Context, m Message, f Failure) {
+	attrs := append(deliveryAttrs(m), slog.String("reason", f.Reason))
 	if err := d.outbox.MarkFailed(ctx, m, f); err != nil {
 		d.log.ErrorContext(ctx, "notify: marking a failed attempt failed; it will be claimed again after its lease", append(attrs, slog.String("error", err.Error()))...)
 		return
@@ -325,4 +324,18 @@ func (d *Deliverer) fail(ctx context.Context, m Message, f Failure, attrs []any)
 		return
 	}
 	d.log.InfoContext(ctx, "notify: will retry", append(attrs, slog.Time("retry_at", f.RetryAt))...)
+}
+
+// deliveryAttrs are the log attributes of an attempt at m.
+func deliveryAttrs(m Message) []any {
+	return append(messageAttrs(m), slog.Int("attempt", m.Attempts))
+}
+
+// logDelivered logs a sent and acknowledged message. It is the one log
+// line of every message, so its attributes are built only when the
+// logger will write them.
+func (d *Deliverer) logDelivered(ctx context.Context, m Message) {
+	if d.log.Enabled(ctx, slog.LevelInfo) {
+		d.log.InfoContext(ctx, "notify: delivered", deliveryAttrs(m)...)
+	}
 }

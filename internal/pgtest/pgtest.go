@@ -325,3 +325,17 @@ func randomHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Schema creates a schema of its own whose name starts with prefix and
+// has a capital letter (to test quoting), and drops it when tb ends: a
+// schema-qualified table in it stays apart from every parallel test's,
+// since schemas belong to the whole database.
+func Schema(tb testing.TB, db *sql.DB, prefix string) string {
+	tb.Helper()
+	name := prefix + "_" + randomHex(6)
+	if _, err := db.Exec(`CREATE SCHEMA "` + name + `"`); err != nil {
+		tb.Fatalf("pgtest: creating schema %s: %v", name, err)
+	}
+	tb.Cleanup(func() { _, _ = db.Exec(`DROP SCHEMA IF EXISTS "` + name + `" CASCADE`) })
+	return name
+}

@@ -47,6 +47,7 @@ func BenchmarkOutboxDrain(b *testing.B) {
 			dbs := make([]*sql.DB, benchDeliverers)
 			for i := range dbs {
 				dbs[i] = pgtest.Open(b, dsn)
+				dbs[i].SetMaxOpenConns(1) // one connection per Deliverer, as the floor has per worker
 			}
 			b.ReportAllocs()
 			var total time.Duration

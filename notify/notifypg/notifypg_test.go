@@ -52,10 +52,8 @@ func TestOutboxSuite(t *testing.T) {
 		notifytest.TestOutbox(t, func(t *testing.T) notify.Outbox {
 			dsn := pgtest.DSN(t)
 			a := pgtest.Open(t, dsn)
-			_, err := a.Exec(`CREATE SCHEMA "Mail"`)
-			require.NoError(t, err)
-			t.Cleanup(func() { _, _ = a.Exec(`DROP SCHEMA "Mail" CASCADE`) })
-			cfg := notifypg.Config{Table: "Mail.Outbox"}
+			schema := pgtest.Schema(t, a, "Mail")
+			cfg := notifypg.Config{Table: schema + ".Outbox"}
 			return &alternating{outboxes: []*notifypg.Outbox{newOutbox(t, a, cfg), newOutbox(t, pgtest.Open(t, dsn), cfg)}}
 		})
 	})

@@ -41,10 +41,8 @@ func TestRateCounterSuite(t *testing.T) {
 		notifytest.TestRateCounter(t, func(t *testing.T) notify.RateCounter {
 			dsn := pgtest.DSN(t)
 			a := pgtest.Open(t, dsn)
-			_, err := a.Exec(`CREATE SCHEMA "Limits"`)
-			require.NoError(t, err)
-			t.Cleanup(func() { _, _ = a.Exec(`DROP SCHEMA "Limits" CASCADE`) })
-			cfg := notifypg.RateCounterConfig{Table: "Limits.Sends"}
+			schema := pgtest.Schema(t, a, "Limits")
+			cfg := notifypg.RateCounterConfig{Table: schema + ".Sends"}
 			return &alternatingCounter{counters: []notify.RateCounter{newRateCounter(t, a, cfg), newRateCounter(t, pgtest.Open(t, dsn), cfg)}}
 		})
 	})

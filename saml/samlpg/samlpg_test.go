@@ -226,10 +226,8 @@ func TestSchemaQualifiedTableAndConcurrentCreateSchema(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := pgtest.DB(t)
-	_, err := db.ExecContext(ctx, `CREATE SCHEMA "Tenant_A"`)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = db.Exec(`DROP SCHEMA "Tenant_A" CASCADE`) })
-	c, err := samlpg.New(samlpg.Config{DB: db, Table: "Tenant_A.Replay"})
+	schema := pgtest.Schema(t, db, "Tenant_A")
+	c, err := samlpg.New(samlpg.Config{DB: db, Table: schema + ".Replay"})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -245,9 +243,9 @@ func TestSchemaQualifiedTableAndConcurrentCreateSchema(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, added)
 	var n int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM "Tenant_A"."Replay"`).Scan(&n))
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM "`+schema+`"."Replay"`).Scan(&n))
 	assert.Equal(t, 1, n)
 	var indexed bool
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = 'Tenant_A' AND indexname = 'Replay_expires_at')`).Scan(&indexed))
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'Replay_expires_at')`, schema).Scan(&indexed))
 	assert.True(t, indexed)
 }
