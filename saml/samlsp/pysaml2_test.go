@@ -98,7 +98,7 @@ func startPyIdP(t *testing.T, python string, users map[string]pyUser) *pyIdP {
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr strings.Builder
+	var stderr lockedBuffer // written by the IdP while the test reads it
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
@@ -111,7 +111,7 @@ func startPyIdP(t *testing.T, python string, users map[string]pyUser) *pyIdP {
 			_ = cmd.Process.Kill()
 			<-done
 		}
-		if t.Failed() && stderr.Len() > 0 {
+		if t.Failed() && stderr.String() != "" {
 			t.Logf("pysaml2 IdP stderr:\n%s", stderr.String())
 		}
 	})
