@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,4 +95,20 @@ func TestReview2StoredPasswordStaysWithItsServer(t *testing.T) {
 	a.mu.RLock()
 	assert.Equal(t, a.smtpServer.Port(), a.smtpSet.Port)
 	a.mu.RUnlock()
+}
+
+// TestReview2InviteAfterSessionEnded: requireAdmin and adminInvitations
+// each read the session; one that ends between the two (a logout in
+// another tab, an IdP logout) left adminInvitations with a nil session,
+// which it dereferenced.
+func TestReview2InviteAfterSessionEnded(t *testing.T) {
+	t.Parallel()
+	a, _ := startApp(t)
+	form := url.Values{"organization": {"acme"}, "emails": {"new@example.com"}}
+	req := httptest.NewRequest(http.MethodPost, a.base+"/admin/invitations", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "ended"})
+	w := httptest.NewRecorder()
+	require.NotPanics(t, func() { a.adminInvitations(w, req) })
+	assert.Equal(t, http.StatusForbidden, w.Code)
 }
