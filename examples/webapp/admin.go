@@ -21,7 +21,8 @@ import (
 )
 
 // The admin pages show the stored settings and save the form's. A secret
-// left blank keeps its stored value, and a stored secret is never written
+// left blank keeps its stored value while the form names the server it
+// was stored for (see keptSecret), and a stored secret is never written
 // into a page. A secret typed into a form that was not saved (a test run,
 // or settings with a problem) is written back into its field, so that the
 // next Save keeps what was typed rather than silently the stored one.
@@ -277,13 +278,11 @@ func (a *app) adminSMTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		f := r.PostFormValue
 		typed := f("password")
-		pw := s.Password
-		if typed != "" {
-			pw = integrations.Secret(typed)
-		}
 		port, _ := strconv.Atoi(strings.TrimSpace(f("port")))
+		host := strings.TrimSpace(f("host"))
+		pw, blanked := keptSecret(typed, s.Password, host != stored.Host || port != stored.Port)
 		s = smtpx.Settings{
-			Enabled: f("enabled") != "", Sender: strings.TrimSpace(f("sender")), Host: strings.TrimSpace(f("host")), Port: port,
+			Enabled: f("enabled") != "", Sender: strings.TrimSpace(f("sender")), Host: host, Port: port,
 			Authentication: smtpx.Auth(f("authentication")), Username: f("username"), Password: pw, TLS: smtpx.TLSMode(f("tls")),
 		}
 		to := strings.TrimSpace(f("test-to"))
@@ -298,6 +297,9 @@ func (a *app) adminSMTP(w http.ResponseWriter, r *http.Request) {
 			a.smtpSet = s
 			a.mu.Unlock()
 			data["Saved"], saved = true, true
+		}
+		if blanked {
+			askRetype(data, "password")
 		}
 		if !saved {
 			data["TypedPassword"] = typed
@@ -335,6 +337,44 @@ func (a *app) smtpTest(ctx context.Context, s smtpx.Settings, to string, data ma
 	}
 	if err != nil && (report == nil || len(report.Steps) == 0 || report.Steps[len(report.Steps)-1].OK) {
 		data["TestError"] = err.Error()
+	}
+}
+
+// keptSecret returns the secret a settings form stands for: what was
+// typed, or else the stored one, but only while the form still names the
+// server it was stored for (moved is false). The pages never show a
+// stored secret, so sending it to a server the form has just named would
+// hand it to whoever runs that server: then the secret is blank, and
+// blanked is true so that askRetype can say why.
+func keptSecret(typed string, stored integrations.Secret, moved bool) (secret integrations.Secret, blanked bool) {
+	switch {
+	case typed != "":
+		return integrations.Secret(typed), false
+	case moved && !stored.IsZero():
+		return "", true
+	}
+	return stored, false
+}
+
+// retypeSecret is the problem of a secret field that keptSecret blanked.
+const retypeSecret = "type it again: the saved one is sent only to the server it was saved for"
+
+// askRetype replaces the problem that the settings' validation found with
+// field, a secret that keptSecret blanked (it is required), by
+// retypeSecret.
+func askRetype(data map[string]any, field string) {
+	fe, _ := data["Errs"].(*formErrors)
+	if fe == nil {
+		return
+	}
+	if _, ok := fe.ByField[field]; !ok {
+		return
+	}
+	fe.ByField[field] = retypeSecret
+	for i := range fe.List {
+		if fe.List[i].Field == field {
+			fe.List[i].Text = retypeSecret
+		}
 	}
 }
 
@@ -382,17 +422,13 @@ func (a *app) adminTwilio(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		f := r.PostFormValue
 		typedToken, typedSecret := f("auth-token"), f("api-key-secret")
-		token, secret := s.AuthToken, s.APIKeySecret
-		if typedToken != "" {
-			token = integrations.Secret(typedToken)
-		}
-		if typedSecret != "" {
-			secret = integrations.Secret(typedSecret)
-		}
+		baseURL := strings.TrimSpace(f("base-url"))
+		token, blankedToken := keptSecret(typedToken, s.AuthToken, baseURL != stored.BaseURL)
+		secret, blankedSecret := keptSecret(typedSecret, s.APIKeySecret, baseURL != stored.BaseURL)
 		s = twilio.Settings{
 			Enabled: f("enabled") != "", AccountSID: strings.TrimSpace(f("account-sid")), AuthToken: token,
 			FromNumber: strings.TrimSpace(f("from-number")), MessagingServiceSID: strings.TrimSpace(f("messaging-service-sid")),
-			APIKeySID: strings.TrimSpace(f("api-key-sid")), APIKeySecret: secret, BaseURL: strings.TrimSpace(f("base-url")),
+			APIKeySID: strings.TrimSpace(f("api-key-sid")), APIKeySecret: secret, BaseURL: baseURL,
 		}
 		to := strings.TrimSpace(f("test-to"))
 		data["TestTo"] = to
@@ -405,6 +441,12 @@ func (a *app) adminTwilio(w http.ResponseWriter, r *http.Request) {
 			withErrors(data, newFormErrors(err, twilioLabels))
 		} else {
 			data["Saved"], saved = true, true
+		}
+		if blankedToken {
+			askRetype(data, "auth-token")
+		}
+		if blankedSecret {
+			askRetype(data, "api-key-secret")
 		}
 		if !saved {
 			data["TypedToken"], data["TypedSecret"] = typedToken, typedSecret

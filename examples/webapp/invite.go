@@ -150,7 +150,13 @@ func (a *app) adminInvitations(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if r.Method == http.MethodPost {
 		b := inviteBatch{Organization: r.PostFormValue("organization"), Emails: parseInviteLines(r.PostFormValue("emails"))}
-		s, _ := a.siteAdmin(r)
+		s, ok := a.siteAdmin(r)
+		if !ok { // the session ended (or lost the flag) since requireAdmin looked
+			a.render(w, r, http.StatusForbidden, "message", map[string]any{
+				"Title": "Site admins only", "Text": "Log in as a site admin first.", "Link": "/login", "LinkText": "Log in",
+			})
+			return
+		}
 		b.Inviter = breakGlassName
 		if !s.BreakGlass {
 			b.Inviter = s.NameID.Value
