@@ -2,7 +2,6 @@ package notifypg
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,7 +13,11 @@ import (
 // Its Message holds the whole body, reset links and codes included: show
 // it only to those who may read the users' mail.
 type DeadLetter struct {
+	// Key is the message's idempotency key.
+	Key string
 	// Message is the stored message; Attempts is the number of claims.
+	// It is the zero Message for a row that holds no notify.Message
+	// (Reason then says so).
 	Message notify.Message
 	// Reason is the last failure's reason, such as "permanent failure:
 	// 550 no such user".
@@ -47,14 +50,13 @@ func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, erro
 	var out []DeadLetter
 	for rows.Next() {
 		var d DeadLetter
-		var key string
 		var raw []byte
 		var attempts int
-		if err := rows.Scan(&key, &raw, &attempts, &d.Reason, &d.Enqueued, &d.Died); err != nil {
+		if err := rows.Scan(&d.Key, &raw, &attempts, &d.Reason, &d.Enqueued, &d.Died); err != nil {
 			return nil, fmt.Errorf("notifypg: listing dead letters: %w", err)
 		}
-		if err := json.Unmarshal(raw, &d.Message); err != nil {
-			return nil, fmt.Errorf("notifypg: dead letter %q is not a notify.Message: %w", key, err)
+		if decodeMessage(raw, &d.Message) != nil {
+			d.Message = notify.Message{} // listed by its key and reason
 		}
 		d.Message.Attempts = attempts
 		out = append(out, d)
@@ -156,10 +158,9 @@ func (o *Outbox) Undelivered(ctx context.Context, limit int) ([]UndeliveredMessa
 			return nil, fmt.Errorf("notifypg: listing undelivered messages: %w", err)
 		}
 		var m notify.Message
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("notifypg: undelivered message %q is not a notify.Message: %w", u.Key, err)
+		if decodeMessage(raw, &m) == nil { // else listed by key and status alone
+			u.Kind, u.To = m.Kind(), m.To()
 		}
-		u.Kind, u.To = m.Kind(), m.To()
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {

@@ -311,6 +311,7 @@ func (o *Outbox) Claim(ctx context.Context, max int, lease time.Duration) ([]not
 	var out []claimed
 	var raw []byte
 	var dec decoder // its unescaping buffer serves every row
+	var bad []badRow
 	for rows.Next() {
 		var c claimed
 		var key string
@@ -319,9 +320,8 @@ func (o *Outbox) Claim(ctx context.Context, max int, lease time.Duration) ([]not
 		}
 		attempts := c.msg.Attempts
 		if err := dec.decode(raw, &c.msg); err != nil {
-			// Left leased: it comes back when the lease expires, and
-			// the Deliverer's attempt limit makes it a dead letter.
-			return nil, fmt.Errorf("notifypg: Claim: message %q in %s is not a notify.Message: %w", key, o.table.Quoted, err)
+			bad = append(bad, badRow{key, err})
+			continue
 		}
 		c.msg.Attempts, c.msg.Lease = attempts, token
 		out = append(out, c)
@@ -329,12 +329,37 @@ func (o *Outbox) Claim(ctx context.Context, max int, lease time.Duration) ([]not
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("notifypg: Claim: %w", err)
 	}
+	rows.Close()
+	if err := o.buryUndecodable(ctx, token, bad); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(out, func(a, b claimed) int { return a.due.Compare(b.due) })
 	msgs := make([]notify.Message, len(out))
 	for i, c := range out {
 		msgs[i] = c.msg
 	}
 	return msgs, nil
+}
+
+// badRow is a claimed row whose message is not a notify.Message.
+type badRow struct {
+	key string
+	err error
+}
+
+// buryUndecodable makes the rows of a claim that hold no notify.Message
+// (written by hand, or by another program) dead letters with the reason,
+// so that they neither fail every Claim that leases them nor come back
+// after each lease: the Deliverer never sees them, so its attempt limit
+// could not stop them.
+func (o *Outbox) buryUndecodable(ctx context.Context, token string, bad []badRow) error {
+	for _, b := range bad {
+		reason := "not a notify.Message, so it cannot be sent: " + b.err.Error()
+		if _, err := o.db.ExecContext(ctx, o.sql.failed, o.clock(), b.key, token, true, nil, reason); err != nil {
+			return fmt.Errorf("notifypg: Claim: making %q, which is not a notify.Message, a dead letter: %w", b.key, err)
+		}
+	}
+	return nil
 }
 
 // MarkDelivered records that m was sent, whatever its lease, unless it is

@@ -13,14 +13,13 @@ import (
 	"github.com/siteadmin/integrations/notify/notifytest"
 )
 
-// TestReview2UndecodableRowDoesNotStallTheQueue: a row whose message is
-// JSON but not a notify.Message (a row written by another version or by
-// hand) makes every Claim that leases it fail as a whole. The Deliverer
-// never sees that row, so its attempt limit never makes it a dead letter
-// (as Claim's comment expects); it is leased again at each lease expiry,
-// for ever, and each time the messages claimed with it are leased but
-// not returned, so they wait a whole lease.
-func TestReview2UndecodableRowDoesNotStallTheQueue(t *testing.T) {
+// A row whose message is JSON but not a notify.Message (written by another
+// version or by hand) used to fail every Claim that leased it: the
+// Deliverer never saw it, so its attempt limit never made it a dead
+// letter, and the messages claimed with it waited a whole lease, for ever
+// (found by a review). Claim now makes it a dead letter with the reason
+// and hands out the others.
+func TestUndecodableRowBecomesADeadLetter(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := pgtest.DB(t)
@@ -46,4 +45,9 @@ func TestReview2UndecodableRowDoesNotStallTheQueue(t *testing.T) {
 	var attempts int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT state, attempts FROM notify_outbox WHERE key = 'poison'`).Scan(&state, &attempts))
 	assert.Equal(t, "dead", state, "claimed %d times and still pending", attempts)
+	dead, err := o.DeadLetters(ctx, 0)
+	require.NoError(t, err, "one undecodable row does not break the admin's list")
+	require.Len(t, dead, 1)
+	assert.Equal(t, "poison", dead[0].Key)
+	assert.Contains(t, dead[0].Reason, "not a notify.Message")
 }
