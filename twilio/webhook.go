@@ -284,7 +284,8 @@ func pathOf(raw string) string {
 // answers 204 on success, 403 for a missing or wrong signature or an
 // unconfigured key or algorithm, 405 for a method other than POST, 413
 // for a body over MaxBody, 415 for a content type other than a form or
-// JSON, 400 for a malformed body, and 500 when OnStatus fails.
+// JSON, 400 for a malformed body, and 500 when OnStatus fails. A 403
+// says no more than "Forbidden": why a signature failed goes to the Logger.
 func (h *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st, err := h.Verify(w, r)
 	if err != nil {
@@ -296,7 +297,13 @@ func (h *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if we.Status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodPost)
 		}
-		http.Error(w, http.StatusText(we.Status)+": "+we.Problem, we.Status)
+		msg := http.StatusText(we.Status)
+		if we.Status != http.StatusForbidden {
+			// Why a signature failed (which key, which algorithm, an
+			// expiry) is for the host's log, not for whoever posted.
+			msg += ": " + we.Problem
+		}
+		http.Error(w, msg, we.Status)
 		return
 	}
 	h.log.DebugContext(r.Context(), "twilio: status callback", "sid", st.MessageSID, "status", st.Status, "error_code", st.ErrorCode, "key", st.Key)

@@ -473,3 +473,21 @@ func BenchmarkStatusHandler(b *testing.B) {
 		})
 	}
 }
+
+// A refused signature answers 403 with no detail: which key, algorithm or
+// expiry failed is for the host's log, not for whoever posted (found by a
+// review: the body named configured key IDs).
+func TestStatusHandlerRefusalsSayNothingOfTheKeys(t *testing.T) {
+	t.Parallel()
+	h, _ := newHandler(t, nil)
+	for name, c := range map[string]callback{
+		"expired key":      {alg: twilio.HMACSHA256, key: "retired-secret", settings: "key=KSold,algorithm=HMAC_SHA256"},
+		"algorithm of KS1": {alg: twilio.HMACSHA256, key: "shared-secret-1", settings: "key=KS1,algorithm=HMAC_SHA256"},
+		"wrong token":      {key: "not-the-token"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, c.request(t))
+		assert.Equal(t, http.StatusForbidden, w.Code, name)
+		assert.Equal(t, "Forbidden\n", w.Body.String(), name)
+	}
+}
