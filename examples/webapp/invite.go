@@ -87,9 +87,18 @@ func (p *pgParts) invite(ctx context.Context, b inviteBatch, base string) error 
 		return fmt.Errorf("%d addresses: invite at most %d at once", len(b.Emails), maxInvites)
 	}
 	expires := time.Now().AddDate(0, 0, invitationDays)
+	// Rows are inserted in the order of their unique key, so that two
+	// batches sharing addresses wait for each other instead of
+	// deadlocking; errors still name the line the admin typed.
+	order := make([]int, len(b.Emails))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return strings.Compare(strings.ToLower(b.Emails[x]), strings.ToLower(b.Emails[y])) })
 	return inTx(ctx, p.db, func(tx *sql.Tx) error {
 		qctx := notifypg.WithTx(ctx, tx)
-		for i, email := range b.Emails {
+		for _, i := range order {
+			email := b.Emails[i]
 			res, err := tx.ExecContext(ctx, `INSERT INTO webapp_invitations (email, organization, invited_by) VALUES ($1, $2, $3)
 				ON CONFLICT ((lower(email))) DO NOTHING`, email, b.Organization, b.Inviter)
 			if err != nil {

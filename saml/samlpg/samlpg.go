@@ -72,7 +72,10 @@ type Config struct {
 	Table string
 	// PurgeInterval is how often, at most, an Add of this instance also
 	// deletes expired IDs. Negative: Add never purges; call Purge from a
-	// job of your own. Default DefaultPurgeInterval.
+	// job of your own. Default DefaultPurgeInterval. The purge compares
+	// with the database's now() (or Now): keep the database's clock within
+	// the service provider's ClockSkew of the hosts', or an ID could be
+	// forgotten while its assertion is still accepted.
 	PurgeInterval time.Duration
 	// Now is the clock that tells which IDs have expired, for tests.
 	// Default: nil, the database's now(), one clock for every instance.
