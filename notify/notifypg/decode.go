@@ -204,10 +204,10 @@ func (k *keys) next(d *decoder) (key []byte, done, ok bool) {
 // knownKeys are the keys of a stored Message, its Email and its SMS.
 var knownKeys = [...]string{"email", "sms", "sensitive", "attempts", "lease", "Kind", "To", "Subject", "Text", "HTML", "Headers", "Key", "Body"}
 
-func (d *decoder) message(m *notify.Message) bool {
-	if isNull, ok := d.object(); isNull || !ok {
-		return false
-	}
+// fields walks the keys of an object whose '{' was read, calling set for
+// each with its ':' read; set reads the value and reports whether it
+// could.
+func (d *decoder) fields(set func(key []byte) bool) bool {
 	var k keys
 	for {
 		key, done, ok := k.next(d)
@@ -216,7 +216,17 @@ func (d *decoder) message(m *notify.Message) bool {
 			return false
 		case done:
 			return true
+		case !set(key):
+			return false
 		}
+	}
+}
+
+func (d *decoder) message(m *notify.Message) bool {
+	if isNull, ok := d.object(); isNull || !ok {
+		return false
+	}
+	return d.fields(func(key []byte) (ok bool) {
 		switch string(key) {
 		case "email":
 			m.Email, ok = d.email()
@@ -228,13 +238,9 @@ func (d *decoder) message(m *notify.Message) bool {
 			ok = d.int(&m.Attempts)
 		case "lease":
 			ok = d.into(&m.Lease)
-		default:
-			ok = false
 		}
-		if !ok {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 func (d *decoder) email() (*notify.Email, bool) {
@@ -242,40 +248,28 @@ func (d *decoder) email() (*notify.Email, bool) {
 		return nil, ok
 	}
 	e := &notify.Email{}
-	var k keys
-	for {
-		key, done, ok := k.next(d)
-		switch {
-		case !ok:
-			return nil, false
-		case done:
-			return e, true
-		}
-		var kind string
+	ok := d.fields(func(key []byte) bool {
 		switch string(key) {
 		case "Kind":
-			kind = string(e.Kind)
-			ok = d.into(&kind)
-			e.Kind = notify.Kind(kind)
+			return d.kind(&e.Kind)
 		case "To":
-			ok = d.into(&e.To)
+			return d.into(&e.To)
 		case "Subject":
-			ok = d.into(&e.Subject)
+			return d.into(&e.Subject)
 		case "Text":
-			ok = d.into(&e.Text)
+			return d.into(&e.Text)
 		case "HTML":
-			ok = d.into(&e.HTML)
+			return d.into(&e.HTML)
 		case "Key":
-			ok = d.into(&e.Key)
+			return d.into(&e.Key)
 		case "Headers":
+			var ok bool
 			e.Headers, ok = d.headers()
-		default:
-			ok = false
+			return ok
 		}
-		if !ok {
-			return nil, false
-		}
-	}
+		return false
+	})
+	return e, ok
 }
 
 func (d *decoder) sms() (*notify.SMS, bool) {
@@ -283,34 +277,28 @@ func (d *decoder) sms() (*notify.SMS, bool) {
 		return nil, ok
 	}
 	s := &notify.SMS{}
-	var k keys
-	for {
-		key, done, ok := k.next(d)
-		switch {
-		case !ok:
-			return nil, false
-		case done:
-			return s, true
-		}
-		var kind string
+	ok := d.fields(func(key []byte) bool {
 		switch string(key) {
 		case "Kind":
-			kind = string(s.Kind)
-			ok = d.into(&kind)
-			s.Kind = notify.Kind(kind)
+			return d.kind(&s.Kind)
 		case "To":
-			ok = d.into(&s.To)
+			return d.into(&s.To)
 		case "Body":
-			ok = d.into(&s.Body)
+			return d.into(&s.Body)
 		case "Key":
-			ok = d.into(&s.Key)
-		default:
-			ok = false
+			return d.into(&s.Key)
 		}
-		if !ok {
-			return nil, false
-		}
-	}
+		return false
+	})
+	return s, ok
+}
+
+// kind reads a string into a notify.Kind, as into does.
+func (d *decoder) kind(k *notify.Kind) bool {
+	s := string(*k)
+	ok := d.into(&s)
+	*k = notify.Kind(s)
+	return ok
 }
 
 // headers reads Email.Headers: null, or an object of string values with
